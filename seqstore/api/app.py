@@ -1,0 +1,43 @@
+"""Assemble the ASGI application from its parts."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from ..blobs.local import LocalBlobStore
+from ..config import Settings
+from ..db.engine import Database
+from ..protocol.dispatch import Dispatcher
+from ..store.context import StoreContext
+from . import sequence_stores, tags
+
+log = logging.getLogger("seqstore")
+
+HANDLER_MODULES = (sequence_stores, tags)
+
+
+def build_store(settings: Settings) -> StoreContext:
+    """The service layer on the configured database and blob store (schema migrated)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url())
+    db.migrate()
+    return StoreContext(settings, db, LocalBlobStore(settings.blob_dir))
+
+
+def create_app(store: StoreContext) -> Dispatcher:
+    """The ASGI application serving the storage API on `store`."""
+    handlers: dict[str, Any] = {}
+    for module in HANDLER_MODULES:
+        for operation, function in module.HANDLERS.items():
+            handlers[operation] = functools.partial(function, store)
+
+    def health() -> tuple[int, dict[str, Any]]:
+        return 200, {"status": "ok", "service": "seqstore"}
+
+    return Dispatcher(
+        handlers,
+        internal_routes={"/_seqstore/health": health},
+        on_shutdown=store.db.dispose,
+    )

@@ -1,0 +1,34 @@
+"""Handlers: sequence stores."""
+
+from typing import Any
+
+from ..store.context import StoreContext
+
+
+def create_sequence_store(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
+    return store.sequence_stores.create(params)
+
+
+def get_sequence_store(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
+    return store.sequence_stores.get(params["id"])
+
+
+def list_sequence_stores(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
+    return store.sequence_stores.list(params)
+
+
+def update_sequence_store(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
+    return store.sequence_stores.update(params)
+
+
+def delete_sequence_store(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
+    return store.sequence_stores.delete(params["id"])
+
+
+HANDLERS = {
+    "CreateSequenceStore": create_sequence_store,
+    "GetSequenceStore": get_sequence_store,
+    "ListSequenceStores": list_sequence_stores,
+    "UpdateSequenceStore": update_sequence_store,
+    "DeleteSequenceStore": delete_sequence_store,
+}

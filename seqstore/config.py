@@ -1,0 +1,37 @@
+"""Settings: command-line options, each with an environment variable, and their defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PART_SIZE = 104_857_600  # the real service's part size for uploads and downloads (100 MiB)
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(_env("SEQSTORE_DATA_DIR", "./seqstore-data")))
+    host: str = field(default_factory=lambda: _env("SEQSTORE_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(_env("SEQSTORE_PORT", "9740")))
+    database_url: str = field(default_factory=lambda: _env("SEQSTORE_DATABASE_URL", ""))
+    region: str = field(default_factory=lambda: _env("SEQSTORE_REGION", "us-east-1"))
+    account_id: str = field(default_factory=lambda: _env("SEQSTORE_ACCOUNT_ID", "123456789012"))
+    access_key_id: str = field(default_factory=lambda: _env("SEQSTORE_ACCESS_KEY_ID", "seqstore"))
+    secret_access_key: str = field(default_factory=lambda: _env("SEQSTORE_SECRET_ACCESS_KEY", "seqstore-secret"))
+    # The bucket name that `s3Uri` values use for files kept in the local blob directory.
+    blob_bucket: str = field(default_factory=lambda: _env("SEQSTORE_BLOB_BUCKET", "seqstore"))
+    workers: int = field(default_factory=lambda: int(_env("SEQSTORE_WORKERS", str(os.cpu_count() or 2))))
+    part_size: int = PART_SIZE
+
+    def resolved_database_url(self) -> str:
+        """The database URL: SEQSTORE_DATABASE_URL, else an SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'seqstore.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"

@@ -1,0 +1,260 @@
+"""Tables for every resource of the storage API (SQLAlchemy Core).
+
+Each listed resource has an integer `seq` that only grows: pages are cut on it (keyset
+pagination), so a page boundary stays put while other rows are inserted. Migrations in
+`migrations/versions/` create exactly these tables; change both together."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC (SQLite has no time zones), returned as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+metadata = MetaData()
+
+
+def _seq() -> Column[int]:
+    return Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+
+
+def _times() -> list[Column[Any]]:
+    return [
+        Column("creation_time", UtcDateTime, nullable=False),
+        Column("update_time", UtcDateTime, nullable=False),
+    ]
+
+
+def _idempotency() -> list[Column[Any]]:
+    # clientToken plus a hash of the rest of the request: same token + same input = same resource.
+    return [
+        Column("client_token", String(127)),
+        Column("request_hash", String(64)),
+    ]
+
+
+sequence_stores = Table(
+    "sequence_stores",
+    metadata,
+    _seq(),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("name", String(127), nullable=False),
+    Column("description", String(255)),
+    Column("status", String(16), nullable=False),
+    Column("status_message", String(127)),
+    Column("etag_algorithm_family", String(16), nullable=False),
+    Column("fallback_location", Text),
+    Column("propagated_set_level_tags", JSON, nullable=False),
+    Column("sse_type", String(16), nullable=False),
+    Column("sse_key_arn", String(2048)),
+    Column("access_log_location", Text),
+    *_idempotency(),
+    *_times(),
+    Index("ix_sequence_stores_client_token", "client_token"),
+    Index("ix_sequence_stores_name", "name", "seq"),
+)
+
+read_sets = Table(
+    "read_sets",
+    metadata,
+    _seq(),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("sequence_store_id", String(36), ForeignKey("sequence_stores.id"), nullable=False),
+    Column("name", String(127)),
+    Column("description", String(255)),
+    Column("subject_id", String(127)),
+    Column("sample_id", String(127)),
+    Column("generated_from", String(127)),
+    Column("reference_arn", String(127)),
+    Column("file_type", String(8), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("status_message", String(255)),
+    Column("creation_type", String(8), nullable=False),
+    Column("creation_job_id", String(127)),
+    Column("read_count", BigInteger),
+    Column("base_count", BigInteger),
+    Column("alignment", String(16)),
+    Column("etag_algorithm", String(16)),
+    Column("etag_source1", String(128)),
+    Column("etag_source2", String(128)),
+    Column("last_access_time", UtcDateTime),
+    *_times(),
+    Index("ix_read_sets_store", "sequence_store_id", "seq"),
+    Index("ix_read_sets_store_status", "sequence_store_id", "status", "seq"),
+    Index("ix_read_sets_store_name", "sequence_store_id", "name", "seq"),
+    Index("ix_read_sets_reference", "reference_arn"),
+)
+
+read_set_files = Table(
+    "read_set_files",
+    metadata,
+    Column("read_set_id", String(36), ForeignKey("read_sets.id"), primary_key=True),
+    Column("file", String(8), primary_key=True),  # source1, source2, index
+    Column("blob_key", Text, nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("content_length", BigInteger, nullable=False),
+    Column("part_size", BigInteger, nullable=False),
+)
+
+uploads = Table(
+    "uploads",
+    metadata,
+    _seq(),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("sequence_store_id", String(36), ForeignKey("sequence_stores.id"), nullable=False),
+    Column("source_file_type", String(8), nullable=False),
+    Column("subject_id", String(127), nullable=False),
+    Column("sample_id", String(127), nullable=False),
+    Column("name", String(127), nullable=False),
+    Column("description", String(255)),
+    Column("generated_from", String(127)),
+    Column("reference_arn", String(127)),
+    Column("tags", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # IN_PROGRESS, COMPLETED, ABORTED
+    Column("read_set_id", String(36)),
+    *_idempotency(),
+    *_times(),
+    Index("ix_uploads_store_status", "sequence_store_id", "status", "seq"),
+)
+
+upload_parts = Table(
+    "upload_parts",
+    metadata,
+    Column("upload_id", String(36), ForeignKey("uploads.id"), primary_key=True),
+    Column("part_source", String(8), primary_key=True),
+    Column("part_number", Integer, primary_key=True),
+    Column("blob_key", Text, nullable=False),
+    Column("part_size", BigInteger, nullable=False),
+    Column("checksum", String(100), nullable=False),
+    *_times(),
+)
+
+reference_stores = Table(
+    "reference_stores",
+    metadata,
+    _seq(),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("name", String(127), nullable=False),
+    Column("description", String(255)),
+    Column("sse_type", String(16), nullable=False),
+    Column("sse_key_arn", String(2048)),
+    *_idempotency(),
+    *_times(),
+    Index("ix_reference_stores_client_token", "client_token"),
+)
+
+references = Table(
+    "references",
+    metadata,
+    _seq(),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("reference_store_id", String(36), ForeignKey("reference_stores.id"), nullable=False),
+    Column("name", String(255)),
+    Column("description", String(255)),
+    Column("md5", String(255)),
+    Column("status", String(16), nullable=False),
+    Column("status_message", String(255)),
+    Column("creation_type", String(8), nullable=False),
+    Column("creation_job_id", String(127)),
+    *_times(),
+    Index("ix_references_store", "reference_store_id", "seq"),
+)
+
+reference_files = Table(
+    "reference_files",
+    metadata,
+    Column("reference_id", String(36), ForeignKey("references.id"), primary_key=True),
+    Column("file", String(8), primary_key=True),  # source, index
+    Column("blob_key", Text, nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("content_length", BigInteger, nullable=False),
+    Column("part_size", BigInteger, nullable=False),
+)
+
+# The durable work queue: API jobs (imports, exports, activations) and internal work
+# (ingesting a direct upload). A claimed job holds a lease its worker renews.
+jobs = Table(
+    "jobs",
+    metadata,
+    _seq(),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("store_id", String(36), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("status_message", String(255)),
+    Column("role_arn", String(2048)),
+    Column("destination", Text),
+    Column("params", JSON, nullable=False),
+    Column("runnable", Boolean, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_expires", UtcDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("completion_time", UtcDateTime),
+    *_idempotency(),
+    *_times(),
+    Index("ix_jobs_runnable", "runnable", "seq"),
+    Index("ix_jobs_store_kind", "store_id", "kind", "seq"),
+)
+
+job_items = Table(
+    "job_items",
+    metadata,
+    Column("job_id", String(36), ForeignKey("jobs.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("source", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_message", String(255)),
+    Column("result_id", String(36)),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("resource_arn", String(255), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+s3_access_policies = Table(
+    "s3_access_policies",
+    metadata,
+    Column("s3_access_point_arn", String(1024), primary_key=True),
+    Column("store_id", String(36), nullable=False),
+    Column("store_type", String(16), nullable=False),
+    Column("policy", Text, nullable=False),
+    Column("update_time", UtcDateTime, nullable=False),
+    UniqueConstraint("store_id", "store_type"),
+)

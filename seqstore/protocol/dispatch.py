@@ -1,0 +1,246 @@
+"""The ASGI entry point of the protocol layer: route, parse, validate, call the handler,
+serialize the output or the error. Handlers never see HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from botocore.model import OperationModel
+
+from .errors import NotSupportedOperationException, ServiceError, ValidationException
+from .model import storage_operations
+from .parsing import collect_input, has_json_body, parse_body_json, parse_query, payload_member
+from .routing import Router
+from .serialize import error_body, serialize_output
+from .streams import RequestBody, ResponseStream
+
+log = logging.getLogger("seqstore.requests")
+
+Handler = Callable[..., Any]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+# An extra, non-model route: takes nothing, returns (status, JSON-able body).
+InternalRoute = Callable[[], tuple[int, dict[str, Any]]]
+
+MAX_JSON_BODY = 1024 * 1024
+
+
+class Dispatcher:
+    """ASGI application answering every storage operation of the model.
+
+    `handlers` maps operation names to functions `handler(params) -> dict`; sync handlers
+    run in a thread pool, async ones (the streaming calls) on the event loop. Operations without
+    a handler answer NotSupportedOperationException."""
+
+    def __init__(
+        self,
+        handlers: Mapping[str, Handler],
+        *,
+        internal_routes: Mapping[str, InternalRoute] | None = None,
+        on_startup: Callable[[], None] | None = None,
+        on_shutdown: Callable[[], None] | None = None,
+        threads: int = 16,
+    ) -> None:
+        operations = storage_operations()
+        known = {op.name for op in operations}
+        unknown = set(handlers) - known
+        if unknown:
+            raise ValueError(f"handlers for operations outside the storage API: {sorted(unknown)}")
+        self.router = Router(operations)
+        self.handlers = dict(handlers)
+        self.internal_routes = dict(internal_routes or {})
+        self.on_startup = on_startup
+        self.on_shutdown = on_shutdown
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="seqstore-api")
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    if self.on_startup:
+                        await asyncio.get_running_loop().run_in_executor(None, self.on_startup)
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.on_shutdown:
+                    await asyncio.get_running_loop().run_in_executor(None, self.on_shutdown)
+                self.executor.shutdown(wait=False, cancel_futures=True)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        request_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        method = scope["method"]
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        status = 500
+        operation_name = "-"
+        body: RequestBody | None = None
+        response_started = False
+
+        async def tracked_send(message: dict[str, Any]) -> None:
+            nonlocal response_started
+            response_started = True
+            await send(message)
+
+        try:
+            internal = self.internal_routes.get(raw_path)
+            if internal is not None:
+                status, payload = internal()
+                await _send_json(send, status, json.dumps(payload).encode(), request_id)
+                return
+            operation, labels = self.router.match(method, raw_path)
+            operation_name = operation.name
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            handler = self.handlers.get(operation.name)
+            if handler is None:
+                raise NotSupportedOperationException(
+                    f"{operation.name} is not implemented by this seqstore server yet"
+                )
+            query = parse_query(scope.get("query_string", b"").decode("latin-1"))
+            payload_name = payload_member(operation)
+            if payload_name:
+                body = RequestBody(receive, _content_length(headers))
+                raw_input, validator = collect_input(operation, labels, query, headers, {})
+                raw_input[payload_name] = body
+            else:
+                json_body = await _read_json_body(receive, headers, has_json_body(operation))
+                raw_input, validator = collect_input(operation, labels, query, headers, json_body)
+            params = validator.check(operation.input_shape, raw_input, "") if operation.input_shape else {}
+            validator.raise_if_failed()
+            if inspect.iscoroutinefunction(handler):
+                output = await handler(params)
+            else:
+                loop = asyncio.get_running_loop()
+                output = await loop.run_in_executor(self.executor, handler, params)
+            status = int(operation.http.get("responseCode", 200))
+            await self._send_output(tracked_send, operation, status, output or {}, request_id)
+        except ServiceError as exc:
+            if response_started:
+                raise
+            status = exc.status
+            if body is not None and exc.status < 500:
+                # Leave the connection usable: the client is still sending the part.
+                try:
+                    await asyncio.wait_for(body.drain(), timeout=30)
+                except Exception:
+                    pass
+            await _send_error(send, exc.status, exc.code, exc.message, request_id)
+        except Exception:
+            log.exception("internal error in %s (request id %s)", operation_name, request_id)
+            if response_started:
+                raise  # the status line is out; the server closes the connection mid-body
+            status = 500
+            await _send_error(
+                send, 500, "InternalServerException",
+                f"An internal error occurred; quote request id {request_id} when reporting it", request_id,
+            )
+        finally:
+            log.debug("%s %s %s %d %.1fms", request_id, operation_name, raw_path, status,
+                      (time.perf_counter() - started) * 1000)
+
+    async def _send_output(
+        self, send: Send, operation: OperationModel, status: int, output: dict[str, Any], request_id: str
+    ) -> None:
+        shape = operation.output_shape
+        payload_name = shape.serialization.get("payload") if shape is not None else None
+        if shape is not None and payload_name:
+            stream = output[payload_name]
+            assert isinstance(stream, ResponseStream)
+            await send({
+                "type": "http.response.start",
+                "status": status,
+                "headers": _headers(request_id, stream.content_type, stream.content_length),
+            })
+            async for chunk in stream.chunks():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        if status == 204:
+            await send({"type": "http.response.start", "status": 204, "headers": _headers(request_id)})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await _send_json(send, status, serialize_output(shape, output), request_id)
+
+
+def _content_length(headers: dict[str, str]) -> int | None:
+    value = headers.get("content-length")
+    if value is None:
+        return None
+    try:
+        length = int(value)
+    except ValueError:
+        raise ValidationException(f"Content-Length {value!r} is not a number") from None
+    if length < 0:
+        raise ValidationException("Content-Length must not be negative")
+    return length
+
+
+async def _read_json_body(receive: Receive, headers: dict[str, str], expects_json: bool) -> dict[str, Any]:
+    """Read a small JSON body, refusing more than MAX_JSON_BODY before reading it whole."""
+    length = _content_length(headers)
+    if length is not None and length > MAX_JSON_BODY:
+        raise ValidationException(
+            f"The request body has {length} bytes; JSON bodies may have at most {MAX_JSON_BODY}"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ValidationException("The connection closed before the request body was received")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_JSON_BODY:
+            raise ValidationException(f"The request body exceeds {MAX_JSON_BODY} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    if not body.strip() and not expects_json:
+        return {}
+    return parse_body_json(body, headers.get("content-type"))
+
+
+def _headers(request_id: str, content_type: str | None = None, length: int | None = None) -> list[tuple[bytes, bytes]]:
+    headers = [(b"x-amzn-requestid", request_id.encode())]
+    if content_type:
+        headers.append((b"content-type", content_type.encode()))
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    return headers
+
+
+async def _send_json(send: Send, status: int, body: bytes, request_id: str) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": _headers(request_id, "application/json", len(body)),
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
+    body = error_body(message)
+    headers = _headers(request_id, "application/json", len(body))
+    headers.append((b"x-amzn-errortype", code.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

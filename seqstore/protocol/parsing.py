@@ -1,0 +1,119 @@
+"""Turn an HTTP request into an operation's input dict, using the model's bindings:
+URI labels, query-string members, header members, a JSON body or a streaming payload."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+from botocore.model import OperationModel, Shape
+
+from .errors import ValidationException
+from .validation import Validator
+
+JSON_CONTENT_TYPES = ("application/json", "application/x-amz-json-1.0", "application/x-amz-json-1.1")
+
+
+def payload_member(operation: OperationModel) -> str | None:
+    """Return the name of the input member bound to the whole body, if any."""
+    shape = operation.input_shape
+    return shape.serialization.get("payload") if shape is not None else None
+
+
+def has_json_body(operation: OperationModel) -> bool:
+    """True when the operation's input has members serialized into a JSON body."""
+    shape = operation.input_shape
+    if shape is None or payload_member(operation):
+        return False
+    return any("location" not in m.serialization for m in shape.members.values())
+
+
+def parse_query(raw_query: str) -> dict[str, list[str]]:
+    """Split a raw query string into decoded names and their values, in order. `+` stays a
+    literal plus: botocore encodes spaces as %20 (wire-protocol.md §3.2)."""
+    result: dict[str, list[str]] = {}
+    for pair in raw_query.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        result.setdefault(unquote(name), []).append(unquote(value))
+    return result
+
+
+def _scalar(shape: Shape, text: str, where: str, validator: Validator) -> Any:
+    """Convert a query or header string to the member's type."""
+    if shape.type_name in ("integer", "long"):
+        try:
+            return int(text)
+        except ValueError:
+            validator.fail(where, f"expected an integer, got {text!r}")
+            return None
+    if shape.type_name == "boolean":
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        validator.fail(where, f"expected true or false, got {text!r}")
+        return None
+    return text
+
+
+def parse_body_json(body: bytes, content_type: str | None) -> dict[str, Any]:
+    """Decode a JSON request body (empty means `{}`), or raise ValidationException."""
+    if content_type:
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type not in JSON_CONTENT_TYPES:
+            raise ValidationException(
+                f"Content-Type {media_type!r} is not supported; send the body as application/json"
+            )
+    if not body.strip():
+        return {}
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValidationException(f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValidationException("The request body must be a JSON object")
+    return value
+
+
+def collect_input(
+    operation: OperationModel,
+    labels: dict[str, str],
+    query: dict[str, list[str]],
+    headers: dict[str, str],
+    body: dict[str, Any],
+) -> tuple[dict[str, Any], Validator]:
+    """Gather the raw input of `operation` from every location, converting query and header
+    strings to their member types. Returns the input and a validator holding any errors so far."""
+    validator = Validator()
+    shape = operation.input_shape
+    data: dict[str, Any] = {}
+    if shape is None:
+        return data, validator
+    for name, member in shape.members.items():
+        location = member.serialization.get("location")
+        wire_name = member.serialization.get("name", name)
+        if location == "uri":
+            if wire_name in labels:
+                data[name] = labels[wire_name]
+        elif location == "querystring":
+            values = query.get(wire_name)
+            if values is None:
+                continue
+            if member.type_name == "list":
+                data[name] = [_scalar(member.member, v, wire_name, validator) for v in values]
+            else:
+                if len(values) > 1:
+                    validator.fail(wire_name, "query parameter given more than once")
+                data[name] = _scalar(member, values[0], wire_name, validator)
+        elif location == "header":
+            value = headers.get(wire_name.lower())
+            if value is not None:
+                data[name] = _scalar(member, value, wire_name, validator)
+    for name, value in body.items():
+        member = shape.members.get(name)
+        if member is not None and "location" in member.serialization:
+            validator.fail(name, f"must be sent in the {member.serialization['location']}, not the body")
+            continue
+        data[name] = value
+    return data, validator

@@ -1,0 +1,61 @@
+"""Streaming request and response bodies (UploadReadSetPart in, GetReadSet/GetReference out)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ValidationException
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class IncompleteBody(ValidationException):
+    """The client closed the connection before sending the whole body."""
+
+
+class RequestBody:
+    """The body of a request with a streaming payload, read chunk by chunk, never whole.
+    `content_length` is None for chunked requests."""
+
+    def __init__(self, receive: Receive, content_length: int | None) -> None:
+        self._receive = receive
+        self.content_length = content_length
+        self.received = 0
+        self._done = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Yield the body's chunks; raise IncompleteBody if the client went away early or sent a
+        body that disagrees with its Content-Length."""
+        while not self._done:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise IncompleteBody(
+                    f"The connection closed after {self.received} of "
+                    f"{self.content_length if self.content_length is not None else 'unknown'} bytes"
+                )
+            chunk = message.get("body", b"")
+            if chunk:
+                self.received += len(chunk)
+                yield chunk
+            if not message.get("more_body", False):
+                self._done = True
+        if self.content_length is not None and self.received != self.content_length:
+            raise IncompleteBody(
+                f"Received {self.received} bytes but Content-Length said {self.content_length}"
+            )
+
+    async def drain(self) -> None:
+        """Read and drop whatever is left, so the connection can be reused."""
+        async for _ in self.chunks():
+            pass
+
+
+@dataclass
+class ResponseStream:
+    """A streaming response body of known length: `chunks` yields exactly `content_length` bytes."""
+
+    content_length: int
+    chunks: Callable[[], AsyncIterator[bytes]]
+    content_type: str = "application/octet-stream"

@@ -1,0 +1,124 @@
+"""Pieces every resource uses: ids, times, ARNs, idempotency, pages."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+
+from ..protocol.errors import ValidationException
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 100
+
+
+def now() -> datetime:
+    """The current time, UTC, to the millisecond the API shows."""
+    value = datetime.now(UTC)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def new_id() -> str:
+    """A new resource id: 10 random decimal digits, as the real service issues them."""
+    return f"{secrets.randbelow(10**10):010d}"
+
+
+def insert_with_new_id(insert: Callable[[str], T], attempts: int = 8) -> T:
+    """Call `insert(id)` with fresh ids until one is not taken (the table's unique index says)."""
+    for _ in range(attempts - 1):
+        try:
+            return insert(new_id())
+        except IntegrityError:
+            continue
+    return insert(new_id())
+
+
+def request_hash(params: Mapping[str, Any], ignore: Iterable[str] = ("clientToken",)) -> str:
+    """A digest of a request's input, to tell a retry (same input) from a reused token."""
+    skip = set(ignore)
+    data = {k: v for k, v in params.items() if k not in skip}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Arns:
+    """Builds the ARNs of this server's region and account."""
+
+    region: str
+    account_id: str
+
+    @property
+    def prefix(self) -> str:
+        return f"arn:aws:omics:{self.region}:{self.account_id}:"
+
+    def sequence_store(self, store_id: str) -> str:
+        return f"{self.prefix}sequenceStore/{store_id}"
+
+    def read_set(self, store_id: str, read_set_id: str) -> str:
+        return f"{self.prefix}sequenceStore/{store_id}/readSet/{read_set_id}"
+
+    def reference_store(self, store_id: str) -> str:
+        return f"{self.prefix}referenceStore/{store_id}"
+
+    def reference(self, store_id: str, reference_id: str) -> str:
+        return f"{self.prefix}referenceStore/{store_id}/reference/{reference_id}"
+
+    def parse(self, arn: str) -> list[str] | None:
+        """Split an ARN of this server into its path words (`["sequenceStore", "123..."]`), or
+        None when it names another region, account or service."""
+        if not arn.startswith(self.prefix):
+            return None
+        return arn[len(self.prefix):].split("/")
+
+
+class Pages:
+    """Opaque `nextToken`s for keyset pagination on a table's `seq` column. A token is bound to
+    the list call's filter so that it cannot be replayed with another one."""
+
+    @staticmethod
+    def _scope(scope: Any) -> str:
+        return hashlib.sha256(json.dumps(scope, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+    @classmethod
+    def encode(cls, seq: int, scope: Any) -> str:
+        raw = f"1:{seq}:{cls._scope(scope)}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str | None, scope: Any) -> int:
+        """The `seq` after which the next page starts (0 for the first page)."""
+        if token is None:
+            return 0
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            version, seq, digest = raw.split(":")
+            if version != "1" or digest != cls._scope(scope):
+                raise ValueError
+            return int(seq)
+        except ValueError:
+            raise ValidationException(
+                "'nextToken': the token is not valid for this list call; start again without it"
+            ) from None
+
+
+def page(
+    rows: Sequence[Any], max_results: int | None, scope: Any
+) -> tuple[Sequence[Any], str | None]:
+    """Cut a page from `rows` (fetched with limit max_results+1, ordered by seq); return the rows
+    of this page and the token of the next one, or None on the last page."""
+    size = max_results or DEFAULT_PAGE_SIZE
+    if len(rows) > size:
+        rows = rows[:size]
+        return rows, Pages.encode(rows[-1].seq, scope)
+    return rows, None
+
+
+def page_limit(max_results: int | None) -> int:
+    return (max_results or DEFAULT_PAGE_SIZE) + 1

@@ -1,0 +1,194 @@
+"""Sequence stores: create, read, list, update, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from ..db import schema as t
+from ..protocol.errors import ConflictException, ResourceNotFoundException, ValidationException
+from .common import Pages, insert_with_new_id, now, page, page_limit, request_hash
+from .context import StoreContext
+
+MAX_PROPAGATED_TAGS = 5  # fixed quota (quotas.md)
+
+
+class SequenceStores:
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+
+    def describe(self, row: Any) -> dict[str, Any]:
+        """The API form of a store row (the serializer keeps the members each output shape has)."""
+        ctx = self.ctx
+        s3_access: dict[str, Any] = {
+            "s3Uri": f"s3://{ctx.settings.blob_bucket}/{ctx.settings.account_id}/sequenceStore/{row.id}/",
+            "s3AccessPointArn": (
+                f"arn:aws:s3:{ctx.settings.region}:{ctx.settings.account_id}:accesspoint/"
+                f"{ctx.settings.account_id}-{row.id}"
+            ),
+            "accessLogLocation": row.access_log_location,
+        }
+        sse: dict[str, Any] = {"type": row.sse_type}
+        if row.sse_key_arn:
+            sse["keyArn"] = row.sse_key_arn
+        return {
+            "id": row.id,
+            "arn": ctx.arns.sequence_store(row.id),
+            "name": row.name,
+            "description": row.description,
+            "sseConfig": sse,
+            "creationTime": row.creation_time,
+            "updateTime": row.update_time,
+            "fallbackLocation": row.fallback_location,
+            "eTagAlgorithmFamily": row.etag_algorithm_family,
+            "status": row.status,
+            "statusMessage": row.status_message,
+            "propagatedSetLevelTags": row.propagated_set_level_tags,
+            "s3Access": s3_access,
+        }
+
+    def require(self, connection: Connection, store_id: str) -> Any:
+        """The store's row, or ResourceNotFoundException."""
+        row = connection.execute(select(t.sequence_stores).where(t.sequence_stores.c.id == store_id)).first()
+        if row is None:
+            raise ResourceNotFoundException(f"Sequence store {store_id} not found")
+        return row
+
+    def create(self, params: dict[str, Any]) -> dict[str, Any]:
+        _check_propagated_tags(params.get("propagatedSetLevelTags"))
+        self.ctx.tags.check_tags(params.get("tags") or {})
+        token = params.get("clientToken")
+        digest = request_hash(params)
+        with self.ctx.db.write() as connection:
+            if token is not None:
+                existing = connection.execute(
+                    select(t.sequence_stores).where(t.sequence_stores.c.client_token == token)
+                ).first()
+                if existing is not None:
+                    if existing.request_hash != digest:
+                        raise ValidationException(
+                            f"'clientToken': {token!r} was already used for a different "
+                            "CreateSequenceStore request"
+                        )
+                    return self.describe(existing)
+            timestamp = now()
+            sse = params.get("sseConfig") or {}
+            values = {
+                "name": params["name"],
+                "description": params.get("description"),
+                "status": "ACTIVE",
+                "etag_algorithm_family": params.get("eTagAlgorithmFamily", "MD5up"),
+                "fallback_location": params.get("fallbackLocation") or None,
+                "propagated_set_level_tags": params.get("propagatedSetLevelTags") or [],
+                "sse_type": sse.get("type", "KMS"),
+                "sse_key_arn": sse.get("keyArn"),
+                "access_log_location": (params.get("s3AccessConfig") or {}).get("accessLogLocation") or None,
+                "client_token": token,
+                "request_hash": digest,
+                "creation_time": timestamp,
+                "update_time": timestamp,
+            }
+
+            def _insert(store_id: str) -> str:
+                with connection.begin_nested():
+                    connection.execute(insert(t.sequence_stores).values(id=store_id, **values))
+                return store_id
+
+            store_id = insert_with_new_id(_insert)
+            self.ctx.tags.put(connection, self.ctx.arns.sequence_store(store_id), params.get("tags") or {})
+            return self.describe(self.require(connection, store_id))
+
+    def get(self, store_id: str) -> dict[str, Any]:
+        with self.ctx.db.read() as connection:
+            return self.describe(self.require(connection, store_id))
+
+    def list(self, params: dict[str, Any]) -> dict[str, Any]:
+        flt = params.get("filter") or {}
+        c = t.sequence_stores.c
+        query = select(t.sequence_stores).where(c.seq > Pages.decode(params.get("nextToken"), flt))
+        if "name" in flt:
+            query = query.where(c.name == flt["name"])
+        if "status" in flt:
+            query = query.where(c.status == flt["status"])
+        if "createdAfter" in flt:
+            query = query.where(c.creation_time >= flt["createdAfter"])
+        if "createdBefore" in flt:
+            query = query.where(c.creation_time <= flt["createdBefore"])
+        if "updatedAfter" in flt:
+            query = query.where(c.update_time >= flt["updatedAfter"])
+        if "updatedBefore" in flt:
+            query = query.where(c.update_time <= flt["updatedBefore"])
+        query = query.order_by(c.seq).limit(page_limit(params.get("maxResults")))
+        with self.ctx.db.read() as connection:
+            rows = connection.execute(query).all()
+        rows, token = page(rows, params.get("maxResults"), flt)
+        return {"sequenceStores": [self.describe(r) for r in rows], "nextToken": token}
+
+    def update(self, params: dict[str, Any]) -> dict[str, Any]:
+        _check_propagated_tags(params.get("propagatedSetLevelTags"))
+        changes: dict[str, Any] = {}
+        for member, column in (
+            ("name", "name"),
+            ("description", "description"),
+            ("propagatedSetLevelTags", "propagated_set_level_tags"),
+        ):
+            if member in params:
+                changes[column] = params[member]
+        if "fallbackLocation" in params:
+            changes["fallback_location"] = params["fallbackLocation"] or None  # "" clears it
+        if "s3AccessConfig" in params:
+            changes["access_log_location"] = params["s3AccessConfig"].get("accessLogLocation") or None
+        with self.ctx.db.write() as connection:
+            row = self.require(connection, params["id"])
+            if row.status not in ("ACTIVE", "FAILED"):
+                raise ConflictException(f"Sequence store {row.id} is {row.status} and cannot be updated now")
+            if changes:
+                changes["update_time"] = now()
+                connection.execute(
+                    update(t.sequence_stores).where(t.sequence_stores.c.id == row.id).values(**changes)
+                )
+            return self.describe(self.require(connection, row.id))
+
+    def delete(self, store_id: str) -> dict[str, Any]:
+        with self.ctx.db.write() as connection:
+            self.require(connection, store_id)
+            live = connection.execute(
+                select(t.read_sets.c.id)
+                .where(t.read_sets.c.sequence_store_id == store_id, t.read_sets.c.status != "DELETED")
+                .limit(1)
+            ).first()
+            if live is not None:
+                raise ConflictException(
+                    f"Sequence store {store_id} still holds read sets; delete them first (BatchDeleteReadSet)"
+                )
+            open_upload = connection.execute(
+                select(t.uploads.c.id)
+                .where(t.uploads.c.sequence_store_id == store_id, t.uploads.c.status == "IN_PROGRESS")
+                .limit(1)
+            ).first()
+            if open_upload is not None:
+                raise ConflictException(
+                    f"Sequence store {store_id} has upload {open_upload.id} in progress; "
+                    "abort or complete it first"
+                )
+            # What remains are deleted read sets and finished uploads: drop them with the store.
+            read_set_ids = select(t.read_sets.c.id).where(t.read_sets.c.sequence_store_id == store_id)
+            connection.execute(delete(t.read_set_files).where(t.read_set_files.c.read_set_id.in_(read_set_ids)))
+            connection.execute(delete(t.read_sets).where(t.read_sets.c.sequence_store_id == store_id))
+            upload_ids = select(t.uploads.c.id).where(t.uploads.c.sequence_store_id == store_id)
+            connection.execute(delete(t.upload_parts).where(t.upload_parts.c.upload_id.in_(upload_ids)))
+            connection.execute(delete(t.uploads).where(t.uploads.c.sequence_store_id == store_id))
+            arn = self.ctx.arns.sequence_store(store_id)
+            connection.execute(delete(t.tags).where(t.tags.c.resource_arn.startswith(arn + "/")))
+            connection.execute(delete(t.tags).where(t.tags.c.resource_arn == arn))
+            connection.execute(delete(t.sequence_stores).where(t.sequence_stores.c.id == store_id))
+        return {}
+
+
+def _check_propagated_tags(keys: list[str] | None) -> None:
+    if keys is not None and len(keys) > MAX_PROPAGATED_TAGS:
+        raise ValidationException(
+            f"'propagatedSetLevelTags': at most {MAX_PROPAGATED_TAGS} tag keys can be propagated, "
+            f"got {len(keys)}"
+        )

@@ -1,0 +1,115 @@
+"""Fixtures: a real `seqstore serve` process on a free port, and boto3 clients configured the
+way users configure them: only through environment variables."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTDATA = ROOT.parent / "shared" / "testdata" / "htslib"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A `seqstore serve` subprocess; `stop()` and `start()` keep the same data dir and port."""
+
+    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra_env = extra_env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
+
+    def start(self) -> None:
+        env = {**os.environ, **self.extra_env}
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(self.port),
+             "--data-dir", str(self.data_dir), "--log-level", "warning"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(f"{self.url}/_seqstore/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not become healthy in 30 s")
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process is not None:
+            if kill:
+                self.process.kill()
+            else:
+                self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+            self.log.close()
+
+    def logs(self) -> str:
+        return self.log_path.read_text()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the session (tests create their own stores, so they do not collide)."""
+    srv = Server(tmp_path_factory.mktemp("seqstore") / "data")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def client_env(url: str) -> dict[str, str]:
+    """The environment a user sets to point boto3 and the AWS CLI at seqstore."""
+    return {
+        "AWS_ENDPOINT_URL_OMICS": url,
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "seqstore",
+        "AWS_SECRET_ACCESS_KEY": "seqstore-secret",
+    }
+
+
+def make_client(url: str):  # type: ignore[no-untyped-def]
+    """A boto3 omics client configured only through environment variables."""
+    saved = {k: os.environ.get(k) for k in client_env(url)}
+    os.environ.update(client_env(url))
+    try:
+        return boto3.session.Session().client("omics")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def omics(server: Server):  # type: ignore[no-untyped-def]
+    return make_client(server.url)
+
+
+@pytest.fixture
+def store_id(omics) -> str:  # type: ignore[no-untyped-def]
+    """A fresh sequence store for one test."""
+    return str(omics.create_sequence_store(name="test-store")["id"])
