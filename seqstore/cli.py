@@ -22,7 +22,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.database_url:
         settings.database_url = args.database_url
     store = build_store(settings)
-    app = create_app(store)
+    app = create_app(store, workers=settings.workers)
     url = f"http://{settings.host}:{settings.port}"
     print(
         f"seqstore is serving the HealthOmics storage API at {url}\n"
@@ -65,14 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="start the API server (and its job worker)")
-    serve.add_argument("--host", default=defaults.host, help="address to bind (env SEQSTORE_HOST; default %(default)s)")
-    serve.add_argument("--port", type=int, default=defaults.port, help="port (env SEQSTORE_PORT; default %(default)s)")
     serve.add_argument(
-        "--data-dir", default=str(defaults.data_dir),
+        "--host", default=defaults.host, help="address to bind (env SEQSTORE_HOST; default %(default)s)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=defaults.port, help="port (env SEQSTORE_PORT; default %(default)s)"
+    )
+    serve.add_argument(
+        "--data-dir",
+        default=str(defaults.data_dir),
         help="where the SQLite database and blobs live (env SEQSTORE_DATA_DIR; default %(default)s)",
     )
     serve.add_argument(
-        "--database-url", default=defaults.database_url,
+        "--database-url",
+        default=defaults.database_url,
         help="SQLAlchemy URL of the metadata database (env SEQSTORE_DATABASE_URL; default: SQLite in the data dir)",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
@@ -82,8 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper() if hasattr(args, "log_level") else "INFO",
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper() if hasattr(args, "log_level") else "INFO",
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     return int(args.run(args))
 

@@ -22,7 +22,9 @@ class Settings:
     region: str = field(default_factory=lambda: _env("SEQSTORE_REGION", "us-east-1"))
     account_id: str = field(default_factory=lambda: _env("SEQSTORE_ACCOUNT_ID", "123456789012"))
     access_key_id: str = field(default_factory=lambda: _env("SEQSTORE_ACCESS_KEY_ID", "seqstore"))
-    secret_access_key: str = field(default_factory=lambda: _env("SEQSTORE_SECRET_ACCESS_KEY", "seqstore-secret"))
+    secret_access_key: str = field(
+        default_factory=lambda: _env("SEQSTORE_SECRET_ACCESS_KEY", "seqstore-secret")
+    )
     # The bucket name that `s3Uri` values use for files kept in the local blob directory.
     blob_bucket: str = field(default_factory=lambda: _env("SEQSTORE_BLOB_BUCKET", "seqstore"))
     workers: int = field(default_factory=lambda: int(_env("SEQSTORE_WORKERS", str(os.cpu_count() or 2))))

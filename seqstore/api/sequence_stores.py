@@ -14,7 +14,7 @@ def get_sequence_store(store: StoreContext, params: dict[str, Any]) -> dict[str,
 
 
 def list_sequence_stores(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.sequence_stores.list(params)
+    return store.sequence_stores.list_stores(params)
 
 
 def update_sequence_store(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -68,25 +68,24 @@ class LocalBlobStore:
         os.replace(temp, final)
         return final.stat().st_size
 
-    def concat(self, key: str, part_keys: Iterable[str]) -> int:
-        """Write the parts, in order, into one blob; return its size. Uses copy_file_range, so
-        the bytes do not pass through Python."""
-        writer = self.writer(key)
-        try:
-            out_fd = writer._file.fileno()
-            writer._file.flush()
+    def assemble(self, part_keys: Iterable[str], destination: Path) -> int:
+        """Write the parts, in order, into one local file; return its size. Uses
+        copy_file_range, so the bytes do not pass through Python."""
+        size = 0
+        with open(destination, "wb") as out:
             for part_key in part_keys:
                 with open(self.path(part_key), "rb") as part:
                     remaining = os.fstat(part.fileno()).st_size
                     while remaining:
-                        copied = _copy_range(part.fileno(), out_fd, remaining)
+                        copied = _copy_range(part.fileno(), out.fileno(), remaining)
                         remaining -= copied
-                        writer.size += copied
-            writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
-        return writer.size
+                        size += copied
+        return size
+
+    def children(self, prefix: str) -> list[str]:
+        """The names directly under `prefix/` (for sweeping up after a crash)."""
+        directory = self.path(prefix)
+        return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
 
     def size(self, key: str) -> int:
         return self.path(key).stat().st_size

@@ -4,6 +4,7 @@ serialize the output or the error. Handlers never see HTTP."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
@@ -139,10 +140,8 @@ class Dispatcher:
             status = exc.status
             if body is not None and exc.status < 500:
                 # Leave the connection usable: the client is still sending the part.
-                try:
+                with contextlib.suppress(Exception):
                     await asyncio.wait_for(body.drain(), timeout=30)
-                except Exception:
-                    pass
             await _send_error(send, exc.status, exc.code, exc.message, request_id)
         except Exception:
             log.exception("internal error in %s (request id %s)", operation_name, request_id)
@@ -150,12 +149,21 @@ class Dispatcher:
                 raise  # the status line is out; the server closes the connection mid-body
             status = 500
             await _send_error(
-                send, 500, "InternalServerException",
-                f"An internal error occurred; quote request id {request_id} when reporting it", request_id,
+                send,
+                500,
+                "InternalServerException",
+                f"An internal error occurred; quote request id {request_id} when reporting it",
+                request_id,
             )
         finally:
-            log.debug("%s %s %s %d %.1fms", request_id, operation_name, raw_path, status,
-                      (time.perf_counter() - started) * 1000)
+            log.debug(
+                "%s %s %s %d %.1fms",
+                request_id,
+                operation_name,
+                raw_path,
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
 
     async def _send_output(
         self, send: Send, operation: OperationModel, status: int, output: dict[str, Any], request_id: str
@@ -165,11 +173,13 @@ class Dispatcher:
         if shape is not None and payload_name:
             stream = output[payload_name]
             assert isinstance(stream, ResponseStream)
-            await send({
-                "type": "http.response.start",
-                "status": status,
-                "headers": _headers(request_id, stream.content_type, stream.content_length),
-            })
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": _headers(request_id, stream.content_type, stream.content_length),
+                }
+            )
             async for chunk in stream.chunks():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -220,7 +230,9 @@ async def _read_json_body(receive: Receive, headers: dict[str, str], expects_jso
     return parse_body_json(body, headers.get("content-type"))
 
 
-def _headers(request_id: str, content_type: str | None = None, length: int | None = None) -> list[tuple[bytes, bytes]]:
+def _headers(
+    request_id: str, content_type: str | None = None, length: int | None = None
+) -> list[tuple[bytes, bytes]]:
     headers = [(b"x-amzn-requestid", request_id.encode())]
     if content_type:
         headers.append((b"content-type", content_type.encode()))
@@ -230,11 +242,13 @@ def _headers(request_id: str, content_type: str | None = None, length: int | Non
 
 
 async def _send_json(send: Send, status: int, body: bytes, request_id: str) -> None:
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": _headers(request_id, "application/json", len(body)),
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": _headers(request_id, "application/json", len(body)),
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

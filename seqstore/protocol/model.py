@@ -18,7 +18,8 @@ def service_model() -> ServiceModel:
 
 def is_storage_operation(operation: OperationModel) -> bool:
     """True for operations of the storage API: a `storage` host prefix, or one of the tag calls."""
-    host_prefix = (operation.endpoint or {}).get("hostPrefix", "")
+    endpoint: dict[str, str] = operation.endpoint or {}  # type: ignore[assignment]
+    host_prefix = endpoint.get("hostPrefix", "")
     return "storage" in host_prefix or operation.name in TAG_OPERATIONS
 
 

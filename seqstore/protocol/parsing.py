@@ -7,7 +7,7 @@ import json
 from typing import Any
 from urllib.parse import unquote
 
-from botocore.model import OperationModel, Shape
+from botocore.model import OperationModel
 
 from .errors import ValidationException
 from .validation import Validator
@@ -41,7 +41,7 @@ def parse_query(raw_query: str) -> dict[str, list[str]]:
     return result
 
 
-def _scalar(shape: Shape, text: str, where: str, validator: Validator) -> Any:
+def _scalar(shape: Any, text: str, where: str, validator: Validator) -> Any:
     """Convert a query or header string to the member's type."""
     if shape.type_name in ("integer", "long"):
         try:
@@ -71,6 +71,8 @@ def parse_body_json(body: bytes, content_type: str | None) -> dict[str, Any]:
         value = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ValidationException(f"The request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValidationException("The request body is not valid JSON: it is nested too deeply") from None
     if not isinstance(value, dict):
         raise ValidationException("The request body must be a JSON object")
     return value
@@ -86,7 +88,7 @@ def collect_input(
     """Gather the raw input of `operation` from every location, converting query and header
     strings to their member types. Returns the input and a validator holding any errors so far."""
     validator = Validator()
-    shape = operation.input_shape
+    shape: Any = operation.input_shape
     data: dict[str, Any] = {}
     if shape is None:
         return data, validator

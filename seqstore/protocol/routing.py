@@ -64,6 +64,4 @@ class Router:
                     break
             else:
                 return route.operation, labels
-        raise UnknownOperationException(
-            f"No operation of the omics storage API matches {method} {raw_path}"
-        )
+        raise UnknownOperationException(f"No operation of the omics storage API matches {method} {raw_path}")

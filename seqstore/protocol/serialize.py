@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.model import Shape
 
 
 def format_timestamp(value: datetime) -> str:
@@ -16,7 +15,7 @@ def format_timestamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def serialize_value(shape: Shape, value: Any) -> Any:
+def serialize_value(shape: Any, value: Any) -> Any:
     """Return the JSON form of `value` for `shape`: members outside the shape and `None` values
     are dropped, timestamps formatted, blobs base64-encoded."""
     kind = shape.type_name
@@ -38,7 +37,7 @@ def serialize_value(shape: Shape, value: Any) -> Any:
     return value
 
 
-def serialize_output(shape: Shape | None, output: dict[str, Any]) -> bytes:
+def serialize_output(shape: Any, output: dict[str, Any]) -> bytes:
     """Return the JSON body for a structure output."""
     if shape is None:
         return b"{}"

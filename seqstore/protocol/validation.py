@@ -9,7 +9,6 @@ from functools import cache
 from typing import Any
 
 import regex
-from botocore.model import Shape
 
 from .errors import ValidationException
 
@@ -57,7 +56,7 @@ class Validator:
     def fail(self, path: str, message: str) -> None:
         self.errors.append(f"'{path}': {message}")
 
-    def check(self, shape: Shape, value: Any, path: str) -> Any:
+    def check(self, shape: Any, value: Any, path: str) -> Any:
         """Return `value` converted to its Python form (timestamps parsed), recording errors."""
         kind = shape.type_name
         if kind == "structure":
@@ -86,7 +85,7 @@ class Validator:
                 return None
         return value  # blobs are passed through as received
 
-    def _structure(self, shape: Shape, value: Any, path: str) -> dict[str, Any] | None:
+    def _structure(self, shape: Any, value: Any, path: str) -> dict[str, Any] | None:
         if not isinstance(value, dict):
             self.fail(path or "body", f"expected a JSON object, got {_show(value)}")
             return None
@@ -105,14 +104,14 @@ class Validator:
                 self.fail(_path(path, name), "member is required")
         return result
 
-    def _list(self, shape: Shape, value: Any, path: str) -> list[Any] | None:
+    def _list(self, shape: Any, value: Any, path: str) -> list[Any] | None:
         if not isinstance(value, list):
             self.fail(path, f"expected a list, got {_show(value)}")
             return None
         self._length(shape, len(value), path, "items")
         return [self.check(shape.member, item, f"{path}[{i}]") for i, item in enumerate(value)]
 
-    def _map(self, shape: Shape, value: Any, path: str) -> dict[str, Any] | None:
+    def _map(self, shape: Any, value: Any, path: str) -> dict[str, Any] | None:
         if not isinstance(value, dict):
             self.fail(path, f"expected a JSON object, got {_show(value)}")
             return None
@@ -123,7 +122,7 @@ class Validator:
             result[key] = self.check(shape.value, item, f"{path}.{key}")
         return result
 
-    def _string(self, shape: Shape, value: Any, path: str) -> Any:
+    def _string(self, shape: Any, value: Any, path: str) -> Any:
         if not isinstance(value, str):
             self.fail(path, f"expected a string, got {_show(value)}")
             return value
@@ -137,7 +136,7 @@ class Validator:
             self.fail(path, f"value {_show(value)} does not match the pattern {pattern}")
         return value
 
-    def _integer(self, shape: Shape, value: Any, path: str) -> Any:
+    def _integer(self, shape: Any, value: Any, path: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(path, f"expected an integer, got {_show(value)}")
             return value
@@ -148,7 +147,7 @@ class Validator:
             self.fail(path, f"value {value} is greater than the maximum {high}")
         return value
 
-    def _length(self, shape: Shape, length: int, path: str, unit: str) -> None:
+    def _length(self, shape: Any, length: int, path: str, unit: str) -> None:
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
         if low is not None and length < low:
             self.fail(path, f"must have at least {low} {unit}, has {length}")
@@ -162,7 +161,7 @@ class Validator:
             raise ValidationException(f"{count} validation {noun} detected: " + "; ".join(self.errors))
 
 
-def validate(shape: Shape, value: dict[str, Any]) -> dict[str, Any]:
+def validate(shape: Any, value: dict[str, Any]) -> dict[str, Any]:
     """Return the validated, converted input of `shape`, or raise ValidationException."""
     validator = Validator()
     result = validator.check(shape, value, "")

@@ -75,7 +75,7 @@ class Arns:
         None when it names another region, account or service."""
         if not arn.startswith(self.prefix):
             return None
-        return arn[len(self.prefix):].split("/")
+        return arn[len(self.prefix) :].split("/")
 
 
 class Pages:
@@ -109,14 +109,14 @@ class Pages:
 
 
 def page(
-    rows: Sequence[Any], max_results: int | None, scope: Any
+    rows: Sequence[Any], max_results: int | None, scope: Any, key: str = "seq"
 ) -> tuple[Sequence[Any], str | None]:
-    """Cut a page from `rows` (fetched with limit max_results+1, ordered by seq); return the rows
-    of this page and the token of the next one, or None on the last page."""
+    """Cut a page from `rows` (fetched with limit max_results+1, ordered by `key`); return the
+    rows of this page and the token of the next one, or None on the last page."""
     size = max_results or DEFAULT_PAGE_SIZE
     if len(rows) > size:
         rows = rows[:size]
-        return rows, Pages.encode(rows[-1].seq, scope)
+        return rows, Pages.encode(getattr(rows[-1], key), scope)
     return rows, None
 
 

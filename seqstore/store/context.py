@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from sqlalchemy import select
 
 from ..blobs.local import LocalBlobStore
 from ..config import Settings
+from ..db import schema as t
 from ..db.engine import Database
 from .common import Arns
 
 if TYPE_CHECKING:
+    from .read_sets import ReadSets
     from .sequence_stores import SequenceStores
     from .tags import Tags
+    from .uploads import Uploads
 
 
 class StoreContext:
@@ -19,8 +26,10 @@ class StoreContext:
     deployments assemble the same service with other parts."""
 
     def __init__(self, settings: Settings, db: Database, blobs: LocalBlobStore) -> None:
+        from .read_sets import ReadSets
         from .sequence_stores import SequenceStores
         from .tags import Tags
+        from .uploads import Uploads
 
         self.settings = settings
         self.db = db
@@ -28,3 +37,27 @@ class StoreContext:
         self.arns = Arns(settings.region, settings.account_id)
         self.tags: Tags = Tags(self)
         self.sequence_stores: SequenceStores = SequenceStores(self)
+        self.read_sets: ReadSets = ReadSets(self)
+        self.uploads: Uploads = Uploads(self)
+        # Set by whoever runs workers in this process, so new jobs start without waiting for a poll.
+        self.wake_workers: Callable[[], None] = lambda: None
+
+    def references_fasta(self, reference_arn: str | None) -> Path | None:
+        """The local FASTA (with its .fai beside it) of an ACTIVE reference, or None."""
+        if not reference_arn:
+            return None
+        words = self.arns.parse(reference_arn)
+        if words is None or len(words) != 4 or words[0] != "referenceStore":
+            return None
+        with self.db.read() as connection:
+            row = connection.execute(
+                select(t.reference_files.c.blob_key)
+                .join(t.references, t.references.c.id == t.reference_files.c.reference_id)
+                .where(
+                    t.references.c.id == words[3],
+                    t.references.c.reference_store_id == words[1],
+                    t.references.c.status == "ACTIVE",
+                    t.reference_files.c.file == "source",
+                )
+            ).first()
+        return self.blobs.path(row.blob_key) if row is not None else None

@@ -103,7 +103,7 @@ class SequenceStores:
         with self.ctx.db.read() as connection:
             return self.describe(self.require(connection, store_id))
 
-    def list(self, params: dict[str, Any]) -> dict[str, Any]:
+    def list_stores(self, params: dict[str, Any]) -> dict[str, Any]:
         flt = params.get("filter") or {}
         c = t.sequence_stores.c
         query = select(t.sequence_stores).where(c.seq > Pages.decode(params.get("nextToken"), flt))
@@ -174,7 +174,9 @@ class SequenceStores:
                 )
             # What remains are deleted read sets and finished uploads: drop them with the store.
             read_set_ids = select(t.read_sets.c.id).where(t.read_sets.c.sequence_store_id == store_id)
-            connection.execute(delete(t.read_set_files).where(t.read_set_files.c.read_set_id.in_(read_set_ids)))
+            connection.execute(
+                delete(t.read_set_files).where(t.read_set_files.c.read_set_id.in_(read_set_ids))
+            )
             connection.execute(delete(t.read_sets).where(t.read_sets.c.sequence_store_id == store_id))
             upload_ids = select(t.uploads.c.id).where(t.uploads.c.sequence_store_id == store_id)
             connection.execute(delete(t.upload_parts).where(t.upload_parts.c.upload_id.in_(upload_ids)))

@@ -47,7 +47,9 @@ class Tags:
         found = False
         if words is not None:
             if len(words) == 2 and words[0] == "sequenceStore":
-                found = _exists(connection, select(t.sequence_stores.c.id).where(t.sequence_stores.c.id == words[1]))
+                found = _exists(
+                    connection, select(t.sequence_stores.c.id).where(t.sequence_stores.c.id == words[1])
+                )
             elif len(words) == 4 and words[0] == "sequenceStore" and words[2] == "readSet":
                 found = _exists(
                     connection,
@@ -83,9 +85,7 @@ class Tags:
             raise ServiceQuotaExceededException(
                 f"The resource would have {len(merged)} tags; at most {MAX_TAGS_PER_RESOURCE} are allowed"
             )
-        connection.execute(
-            delete(t.tags).where(t.tags.c.resource_arn == arn, t.tags.c.key.in_(list(tags)))
-        )
+        connection.execute(delete(t.tags).where(t.tags.c.resource_arn == arn, t.tags.c.key.in_(list(tags))))
         connection.execute(
             insert(t.tags), [{"resource_arn": arn, "key": k, "value": v} for k, v in tags.items()]
         )

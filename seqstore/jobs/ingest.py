@@ -1,0 +1,145 @@
+"""Ingest a read set: assemble its sources, validate, count, hash, index, and store the files.
+
+Shared by direct uploads (INGEST_UPLOAD jobs) and, later, import jobs. Every step is safe to
+repeat: a re-run after a crash starts from a clean work directory and final files are renamed
+into place, so no read set ends ACTIVE without all its bytes."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from ..db import schema as t
+from .. import genomics
+from ..genomics import IngestError
+from ..store.context import StoreContext
+from ..store.read_sets import StoredFile, safe_file_name
+from . import queue
+
+log = logging.getLogger("seqstore.ingest")
+
+
+def stored_file_names(name: str, file_type: str, paired: bool) -> dict[str, str]:
+    """Object names of a read set's files (spec §8): FASTQ `<name>_sourceN.fastq.gz`,
+    BAM/uBAM `<name>.bam` + `.bai`, CRAM `<name>.cram` + `.crai`."""
+    base = safe_file_name(name)
+    if file_type == "FASTQ":
+        names = {"source1": f"{base}_source1.fastq.gz"}
+        if paired:
+            names["source2"] = f"{base}_source2.fastq.gz"
+        return names
+    extension = "cram" if file_type == "CRAM" else "bam"
+    index = "crai" if file_type == "CRAM" else "bai"
+    return {"source1": f"{base}.{extension}", "index": f"{base}.{extension}.{index}"}
+
+
+def ingest_read_set(
+    ctx: StoreContext, read_set: Any, sources: dict[str, Path], work_dir: Path
+) -> list[StoredFile] | str:
+    """Validate and analyse the local source files of a PROCESSING_UPLOAD read set and move its
+    files into the blob store. Returns the stored files after marking the read set ACTIVE, or the
+    failure message after marking it UPLOAD_FAILED."""
+    with ctx.db.read() as connection:
+        store = ctx.sequence_stores.require(connection, read_set.sequence_store_id)
+    family = store.etag_algorithm_family
+    try:
+        if read_set.file_type == "FASTQ":
+            result = genomics.ingest_fastq(sources["source1"], sources.get("source2"), family, work_dir)
+        else:
+            reference = ctx.references_fasta(read_set.reference_arn)
+            if read_set.file_type == "CRAM" and reference is None:
+                raise IngestError(
+                    f"CRAM cannot be decoded: its reference {read_set.reference_arn} is not an ACTIVE "
+                    "reference of this server"
+                )
+            result = genomics.ingest_alignment(sources["source1"], read_set.file_type, family, work_dir, reference)
+    except IngestError as exc:
+        message = str(exc)
+        with ctx.db.write() as connection:
+            ctx.read_sets.mark_failed(connection, read_set.id, message)
+        return message
+    names = stored_file_names(read_set.name or read_set.id, read_set.file_type, "source2" in sources)
+    prefix = ctx.read_sets.blob_prefix(read_set.sequence_store_id, read_set.id)
+    paths = dict(result.stored_paths)
+    if result.index_path is not None:
+        paths["index"] = result.index_path
+    files = []
+    for file, path in paths.items():
+        key = f"{prefix}/{names[file]}"
+        size = ctx.blobs.put_file(key, path, move=path.is_relative_to(work_dir))
+        files.append(StoredFile(file, key, names[file], size))
+    with ctx.db.write() as connection:
+        ctx.read_sets.mark_active(
+            connection,
+            read_set.id,
+            read_count=result.read_count,
+            base_count=result.base_count,
+            alignment=result.alignment,
+            etag_algorithm=result.etag_algorithm,
+            etags=result.etags,
+            files=files,
+        )
+    return files
+
+
+class UploadIngestion:
+    """Runs INGEST_UPLOAD jobs queued by CompleteMultipartReadSetUpload."""
+
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+
+    def work_dir(self, job_id: str) -> Path:
+        return self.ctx.settings.data_dir / "work" / job_id
+
+    def run(self, job: Any) -> None:
+        ctx = self.ctx
+        params = job.params
+        read_set_id, upload_id = params["readSetId"], params["uploadId"]
+        with ctx.db.read() as connection:
+            read_set = connection.execute(select(t.read_sets).where(t.read_sets.c.id == read_set_id)).one()
+        work_dir = self.work_dir(job.id)
+        try:
+            if read_set.status == "PROCESSING_UPLOAD":
+                shutil.rmtree(work_dir, ignore_errors=True)
+                work_dir.mkdir(parents=True)
+                sources = {
+                    source: self._assemble(keys, work_dir / f"{source}.upload")
+                    for source, keys in params["sources"].items()
+                }
+                outcome = ingest_read_set(ctx, read_set, sources, work_dir)
+                failure = outcome if isinstance(outcome, str) else None
+            else:  # an earlier attempt got this far before it was interrupted
+                failure = read_set.status_message if read_set.status == "UPLOAD_FAILED" else None
+            self._release_parts(upload_id)
+            with ctx.db.write() as connection:
+                queue.finish(connection, job.id, "FAILED" if failure else "COMPLETED", failure)
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+    def _assemble(self, part_keys: Iterable[str], destination: Path) -> Path:
+        self.ctx.blobs.assemble(part_keys, destination)
+        return destination
+
+    def _release_parts(self, upload_id: str) -> None:
+        """Drop the upload's parts, listed or not: the read set owns its bytes now."""
+        self.ctx.blobs.delete_prefix(f"uploads/{upload_id}")
+        with self.ctx.db.write() as connection:
+            connection.execute(delete(t.upload_parts).where(t.upload_parts.c.upload_id == upload_id))
+
+    def fail(self, job: Any, message: str) -> None:
+        with self.ctx.db.write() as connection:
+            connection.execute(
+                update(t.read_sets)
+                .where(
+                    t.read_sets.c.id == job.params["readSetId"], t.read_sets.c.status == "PROCESSING_UPLOAD"
+                )
+                .values(status="UPLOAD_FAILED", status_message=message[:255])
+            )
+            queue.finish(connection, job.id, "FAILED", message)
+        self._release_parts(job.params["uploadId"])
+        shutil.rmtree(self.work_dir(job.id), ignore_errors=True)

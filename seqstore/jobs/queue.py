@@ -1,0 +1,130 @@
+"""The durable work queue: rows of the `jobs` table, claimed with a lease.
+
+A job is `runnable` until it reaches a final status. A worker claims the oldest runnable job
+whose lease is free or expired, and renews the lease while it works; if the worker dies, the
+lease runs out and another claim picks the job up again. Runners must therefore be idempotent:
+every step checks what an earlier attempt already did."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, or_, select, update
+
+from ..db import schema as t
+from ..db.engine import Database
+from ..store.common import insert_with_new_id, now
+
+LEASE_SECONDS = 60
+MAX_ATTEMPTS = 5
+
+
+def enqueue(
+    connection: Connection,
+    kind: str,
+    store_id: str,
+    params: dict[str, Any],
+    *,
+    status: str = "SUBMITTED",
+    items: list[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> str:
+    """Add a runnable job (and its per-source items) inside the caller's transaction; return its id."""
+    timestamp = now()
+
+    def _insert(job_id: str) -> str:
+        with connection.begin_nested():
+            connection.execute(
+                insert(t.jobs).values(
+                    id=job_id,
+                    kind=kind,
+                    store_id=store_id,
+                    status=status,
+                    params=params,
+                    runnable=True,
+                    attempts=0,
+                    creation_time=timestamp,
+                    update_time=timestamp,
+                    **fields,
+                )
+            )
+        return job_id
+
+    job_id = insert_with_new_id(_insert)
+    if items:
+        connection.execute(
+            insert(t.job_items),
+            [
+                {"job_id": job_id, "position": i, "source": item, "status": "NOT_STARTED"}
+                for i, item in enumerate(items)
+            ],
+        )
+    return job_id
+
+
+def claim(db: Database, owner: str, kinds: tuple[str, ...] | None = None) -> Any | None:
+    """Take the oldest runnable job whose lease is free or expired; return its row, or None."""
+    timestamp = now()
+    c = t.jobs.c
+    query = (
+        select(t.jobs)
+        .where(c.runnable.is_(True), or_(c.lease_expires.is_(None), c.lease_expires < timestamp))
+        .order_by(c.seq)
+        .limit(1)
+    )
+    if kinds:
+        query = query.where(c.kind.in_(kinds))
+    if not db.is_sqlite:
+        query = query.with_for_update(skip_locked=True)
+    with db.write() as connection:
+        row = connection.execute(query).first()
+        if row is None:
+            return None
+        connection.execute(
+            update(t.jobs)
+            .where(c.id == row.id)
+            .values(
+                lease_owner=owner,
+                lease_expires=timestamp + timedelta(seconds=LEASE_SECONDS),
+                attempts=c.attempts + 1,
+            )
+        )
+        return connection.execute(select(t.jobs).where(c.id == row.id)).first()
+
+
+def renew(db: Database, job_id: str, owner: str) -> bool:
+    """Extend a lease this worker holds; False when it was lost to another worker."""
+    with db.write() as connection:
+        result = connection.execute(
+            update(t.jobs)
+            .where(t.jobs.c.id == job_id, t.jobs.c.lease_owner == owner)
+            .values(lease_expires=now() + timedelta(seconds=LEASE_SECONDS))
+        )
+        return bool(result.rowcount)
+
+
+def finish(connection: Connection, job_id: str, status: str, message: str | None = None) -> None:
+    """Give a job its final status; it is no longer runnable."""
+    timestamp = now()
+    connection.execute(
+        update(t.jobs)
+        .where(t.jobs.c.id == job_id)
+        .values(
+            status=status,
+            status_message=message,
+            runnable=False,
+            lease_owner=None,
+            lease_expires=None,
+            completion_time=timestamp,
+            update_time=timestamp,
+        )
+    )
+
+
+def set_status(connection: Connection, job_id: str, status: str, message: str | None = None) -> None:
+    connection.execute(
+        update(t.jobs)
+        .where(t.jobs.c.id == job_id)
+        .values(status=status, status_message=message, update_time=now())
+    )

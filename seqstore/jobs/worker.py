@@ -1,0 +1,100 @@
+"""Worker threads that run queued jobs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..db.engine import Database
+from . import queue
+
+log = logging.getLogger("seqstore.worker")
+
+# A runner takes the claimed job row and brings the job to a final status itself.
+Runner = Callable[[Any], None]
+# Called when a runner raised or a job exhausted its attempts: give it a final, failed status.
+FailJob = Callable[[Any, str], None]
+
+
+class Worker:
+    """`concurrency` threads claiming jobs; a heartbeat thread renews the leases they hold."""
+
+    def __init__(
+        self,
+        db: Database,
+        runners: Mapping[str, Runner],
+        fail: FailJob,
+        *,
+        concurrency: int = 2,
+        poll_seconds: float = 0.5,
+    ) -> None:
+        self.db = db
+        self.runners = dict(runners)
+        self.fail = fail
+        self.concurrency = max(1, concurrency)
+        self.poll_seconds = poll_seconds
+        self.owner = f"worker-{uuid.uuid4().hex[:12]}"
+        self._stop = threading.Event()
+        self._wake = threading.Condition()
+        self._running: set[str] = set()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for i in range(self.concurrency):
+            thread = threading.Thread(target=self._loop, name=f"seqstore-worker-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        heartbeat = threading.Thread(target=self._heartbeat, name="seqstore-heartbeat", daemon=True)
+        heartbeat.start()
+        self._threads.append(heartbeat)
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        self.wake()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def wake(self) -> None:
+        """Tell idle threads that a job was queued (saves them waiting for the next poll)."""
+        with self._wake:
+            self._wake.notify_all()
+
+    def run_once(self) -> bool:
+        """Claim and run one job; False when there was none."""
+        job = queue.claim(self.db, self.owner, tuple(self.runners))
+        if job is None:
+            return False
+        self._running.add(job.id)
+        try:
+            if job.attempts > queue.MAX_ATTEMPTS:
+                self.fail(job, f"The job was abandoned after {queue.MAX_ATTEMPTS} interrupted attempts.")
+                return True
+            try:
+                self.runners[job.kind](job)
+            except Exception as exc:
+                log.exception("job %s (%s) failed", job.id, job.kind)
+                self.fail(job, f"Internal error while running the job: {type(exc).__name__}")
+        finally:
+            self._running.discard(job.id)
+        return True
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.run_once():
+                    continue
+            except Exception:
+                log.exception("worker loop error")
+            with self._wake:
+                self._wake.wait(self.poll_seconds)
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(queue.LEASE_SECONDS / 3):
+            for job_id in list(self._running):
+                try:
+                    queue.renew(self.db, job_id, self.owner)
+                except Exception:
+                    log.exception("could not renew the lease of job %s", job_id)

@@ -1,0 +1,351 @@
+"""Read sets: metadata, listing, part downloads, batch delete, and the state changes ingestion makes."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from ..db import schema as t
+from ..protocol.errors import (
+    ConflictException,
+    RangeNotSatisfiableException,
+    ResourceNotFoundException,
+    ValidationException,
+)
+from .common import Pages, insert_with_new_id, now, page, page_limit
+from .context import StoreContext
+
+REFERENCE_ARN = re.compile(r"arn:aws:omics:([^:]+):([0-9]{12}):referenceStore/([0-9]+)/reference/([0-9]+)")
+GONE = ("DELETING", "DELETED")
+FILE_KEYS = {"SOURCE1": "source1", "SOURCE2": "source2", "INDEX": "index"}
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file of a read set as ingestion stored it."""
+
+    file: str  # source1, source2, index
+    blob_key: str
+    file_name: str
+    content_length: int
+
+
+@dataclass(frozen=True)
+class PartRange:
+    """Where GetReadSet's part lives: `length` bytes of `blob_key` from `offset`."""
+
+    blob_key: str
+    offset: int
+    length: int
+
+
+def safe_file_name(name: str) -> str:
+    """A read set name made safe for an object key."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "readset"
+
+
+class ReadSets:
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+
+    # --- references named by read sets
+
+    def check_reference_arn(self, file_type: str, reference_arn: str | None) -> None:
+        """Request-level checks of `referenceArn` (spec §4): needed for BAM and CRAM, and must
+        be a reference ARN of this server."""
+        if reference_arn is None:
+            if file_type in ("BAM", "CRAM"):
+                raise ValidationException(f"'referenceArn': required for {file_type} read sets")
+            return
+        match = REFERENCE_ARN.fullmatch(reference_arn)
+        if match is None:
+            raise ValidationException(
+                f"'referenceArn': {reference_arn!r} is not a reference ARN "
+                "(arn:aws:omics:REGION:ACCOUNT:referenceStore/ID/reference/ID)"
+            )
+        region, account = match.group(1), match.group(2)
+        if (region, account) != (self.ctx.settings.region, self.ctx.settings.account_id):
+            raise ValidationException(
+                f"'referenceArn': {reference_arn!r} names another region or account than this server's "
+                f"({self.ctx.settings.region}, {self.ctx.settings.account_id})"
+            )
+
+    # --- API form
+
+    def describe(self, row: Any, files: list[Any] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "id": row.id,
+            "arn": self.ctx.arns.read_set(row.sequence_store_id, row.id),
+            "sequenceStoreId": row.sequence_store_id,
+            "subjectId": row.subject_id,
+            "sampleId": row.sample_id,
+            "status": row.status,
+            "name": row.name,
+            "description": row.description,
+            "fileType": row.file_type,
+            "creationTime": row.creation_time,
+            "referenceArn": row.reference_arn,
+            "statusMessage": row.status_message,
+            "creationType": row.creation_type,
+            "creationJobId": row.creation_job_id,
+        }
+        if row.read_count is not None or row.generated_from is not None:
+            result["sequenceInformation"] = {
+                "totalReadCount": row.read_count,
+                "totalBaseCount": row.base_count,
+                "generatedFrom": row.generated_from,
+                "alignment": row.alignment,
+            }
+        if row.etag_algorithm:
+            result["etag"] = {
+                "algorithm": row.etag_algorithm,
+                "source1": row.etag_source1,
+                "source2": row.etag_source2,
+            }
+        if files and row.status not in GONE:
+            result["files"] = {
+                f.file: {
+                    "contentLength": f.content_length,
+                    "partSize": f.part_size,
+                    "totalParts": max(1, math.ceil(f.content_length / f.part_size)),
+                    "s3Access": {"s3Uri": f"s3://{self.ctx.settings.blob_bucket}/{f.blob_key}"},
+                }
+                for f in files
+            }
+        return result
+
+    def _row(self, connection: Connection, store_id: str, read_set_id: str) -> Any:
+        self.ctx.sequence_stores.require(connection, store_id)
+        row = connection.execute(
+            select(t.read_sets).where(
+                t.read_sets.c.id == read_set_id, t.read_sets.c.sequence_store_id == store_id
+            )
+        ).first()
+        if row is None:
+            raise ResourceNotFoundException(f"Read set {read_set_id} not found in sequence store {store_id}")
+        return row
+
+    @staticmethod
+    def _files(connection: Connection, read_set_id: str) -> list[Any]:
+        return list(
+            connection.execute(select(t.read_set_files).where(t.read_set_files.c.read_set_id == read_set_id))
+        )
+
+    # --- API operations
+
+    def get_metadata(self, store_id: str, read_set_id: str) -> dict[str, Any]:
+        with self.ctx.db.read() as connection:
+            row = self._row(connection, store_id, read_set_id)
+            return self.describe(row, self._files(connection, read_set_id))
+
+    def list_read_sets(self, params: dict[str, Any]) -> dict[str, Any]:
+        store_id = params["sequenceStoreId"]
+        flt = params.get("filter") or {}
+        scope = {"store": store_id, "filter": flt}
+        c = t.read_sets.c
+        query = select(t.read_sets).where(
+            c.sequence_store_id == store_id, c.seq > Pages.decode(params.get("nextToken"), scope)
+        )
+        query = (
+            query.where(c.status == flt["status"]) if "status" in flt else query.where(c.status != "DELETED")
+        )
+        for member, column in (
+            ("name", c.name),
+            ("sampleId", c.sample_id),
+            ("subjectId", c.subject_id),
+            ("generatedFrom", c.generated_from),
+            ("creationType", c.creation_type),
+        ):
+            if member in flt:
+                query = query.where(column == flt[member])
+        if "referenceArn" in flt:
+            arn = flt["referenceArn"]
+            query = query.where(c.reference_arn.is_(None) if arn == "" else c.reference_arn == arn)
+        if "createdAfter" in flt:
+            query = query.where(c.creation_time >= flt["createdAfter"])
+        if "createdBefore" in flt:
+            query = query.where(c.creation_time <= flt["createdBefore"])
+        query = query.order_by(c.seq).limit(page_limit(params.get("maxResults")))
+        with self.ctx.db.read() as connection:
+            self.ctx.sequence_stores.require(connection, store_id)
+            rows = connection.execute(query).all()
+        rows, token = page(rows, params.get("maxResults"), scope)
+        return {"readSets": [self.describe(r) for r in rows], "nextToken": token}
+
+    def part_range(self, store_id: str, read_set_id: str, file: str | None, part_number: int) -> PartRange:
+        """Locate part `part_number` of a file of an ACTIVE read set (and note the access)."""
+        file_key = FILE_KEYS[file or "SOURCE1"]
+        with self.ctx.db.write() as connection:
+            row = self._row(connection, store_id, read_set_id)
+            if row.status in GONE:
+                raise ResourceNotFoundException(f"Read set {read_set_id} was deleted")
+            if row.status != "ACTIVE":
+                raise ConflictException(
+                    f"Read set {read_set_id} is {row.status}; only ACTIVE read sets can be downloaded"
+                    + (" (start an activation job first)" if row.status == "ARCHIVED" else "")
+                )
+            stored = next((f for f in self._files(connection, read_set_id) if f.file == file_key), None)
+            if stored is None:
+                raise ResourceNotFoundException(f"Read set {read_set_id} has no {file or 'SOURCE1'} file")
+            total_parts = max(1, math.ceil(stored.content_length / stored.part_size))
+            if part_number > total_parts:
+                raise RangeNotSatisfiableException(
+                    f"Part {part_number} is beyond the last part ({total_parts}) of {file_key}"
+                )
+            connection.execute(
+                update(t.read_sets).where(t.read_sets.c.id == read_set_id).values(last_access_time=now())
+            )
+        offset = (part_number - 1) * stored.part_size
+        return PartRange(stored.blob_key, offset, min(stored.part_size, stored.content_length - offset))
+
+    def batch_delete(self, store_id: str, ids: list[str]) -> dict[str, Any]:
+        errors: list[dict[str, str]] = []
+        deleting: list[str] = []
+        with self.ctx.db.write() as connection:
+            self.ctx.sequence_stores.require(connection, store_id)
+            for read_set_id in dict.fromkeys(ids):  # a repeated id is treated once
+                row = connection.execute(
+                    select(t.read_sets.c.status).where(
+                        t.read_sets.c.id == read_set_id, t.read_sets.c.sequence_store_id == store_id
+                    )
+                ).first()
+                if row is None or row.status in GONE:
+                    errors.append(
+                        {"id": read_set_id, "code": "", "message": "The specified readset does not exist."}
+                    )
+                elif row.status in ("PROCESSING_UPLOAD", "ACTIVATING"):
+                    errors.append(
+                        {
+                            "id": read_set_id,
+                            "code": "ConflictException",
+                            "message": f"The read set is {row.status} and cannot be deleted until that ends.",
+                        }
+                    )
+                else:
+                    deleting.append(read_set_id)
+            if deleting:
+                connection.execute(
+                    update(t.read_sets)
+                    .where(t.read_sets.c.id.in_(deleting))
+                    .values(status="DELETING", update_time=now())
+                )
+        # The bytes go after the read set left ACTIVE, so a crash here leaves it DELETING (finished
+        # by recover()), never ACTIVE without its bytes.
+        for read_set_id in deleting:
+            self.finish_delete(store_id, read_set_id)
+        return {"errors": errors or None}
+
+    def finish_delete(self, store_id: str, read_set_id: str) -> None:
+        """Remove a DELETING read set's bytes, files and tags; it stays visible as DELETED."""
+        self.ctx.blobs.delete_prefix(self.blob_prefix(store_id, read_set_id))
+        with self.ctx.db.write() as connection:
+            connection.execute(delete(t.read_set_files).where(t.read_set_files.c.read_set_id == read_set_id))
+            self.ctx.tags.remove_all(connection, self.ctx.arns.read_set(store_id, read_set_id))
+            connection.execute(
+                update(t.read_sets)
+                .where(t.read_sets.c.id == read_set_id)
+                .values(status="DELETED", update_time=now())
+            )
+
+    def recover(self) -> None:
+        """Finish deletions a crash interrupted."""
+        with self.ctx.db.read() as connection:
+            rows = connection.execute(
+                select(t.read_sets.c.id, t.read_sets.c.sequence_store_id).where(
+                    t.read_sets.c.status == "DELETING"
+                )
+            ).all()
+        for row in rows:
+            self.finish_delete(row.sequence_store_id, row.id)
+
+    # --- used by uploads, imports and ingestion
+
+    def blob_prefix(self, store_id: str, read_set_id: str) -> str:
+        return f"{self.ctx.settings.account_id}/sequenceStore/{store_id}/readSet/{read_set_id}"
+
+    def insert_processing(
+        self, connection: Connection, store: Any, source: Any, *, creation_type: str, creation_job_id: str
+    ) -> str:
+        """Create a PROCESSING_UPLOAD read set from an upload (or import source) row; return its id."""
+        timestamp = now()
+        values = {
+            "sequence_store_id": store.id,
+            "name": source.name,
+            "description": source.description,
+            "subject_id": source.subject_id,
+            "sample_id": source.sample_id,
+            "generated_from": source.generated_from,
+            "reference_arn": source.reference_arn,
+            "file_type": source.source_file_type,
+            "status": "PROCESSING_UPLOAD",
+            "creation_type": creation_type,
+            "creation_job_id": creation_job_id,
+            "creation_time": timestamp,
+            "update_time": timestamp,
+        }
+
+        def _insert(read_set_id: str) -> str:
+            with connection.begin_nested():
+                connection.execute(insert(t.read_sets).values(id=read_set_id, **values))
+            return read_set_id
+
+        read_set_id = insert_with_new_id(_insert)
+        self.ctx.tags.put(connection, self.ctx.arns.read_set(store.id, read_set_id), source.tags or {})
+        return read_set_id
+
+    def mark_active(
+        self,
+        connection: Connection,
+        read_set_id: str,
+        *,
+        read_count: int,
+        base_count: int,
+        alignment: str,
+        etag_algorithm: str,
+        etags: dict[str, str],
+        files: list[StoredFile],
+    ) -> None:
+        connection.execute(delete(t.read_set_files).where(t.read_set_files.c.read_set_id == read_set_id))
+        connection.execute(
+            insert(t.read_set_files),
+            [
+                {
+                    "read_set_id": read_set_id,
+                    "file": f.file,
+                    "blob_key": f.blob_key,
+                    "file_name": f.file_name,
+                    "content_length": f.content_length,
+                    "part_size": self.ctx.settings.part_size,
+                }
+                for f in files
+            ],
+        )
+        timestamp = now()
+        connection.execute(
+            update(t.read_sets)
+            .where(t.read_sets.c.id == read_set_id)
+            .values(
+                status="ACTIVE",
+                status_message=None,
+                read_count=read_count,
+                base_count=base_count,
+                alignment=alignment,
+                etag_algorithm=etag_algorithm,
+                etag_source1=etags.get("source1"),
+                etag_source2=etags.get("source2"),
+                update_time=timestamp,
+                last_access_time=timestamp,
+            )
+        )
+
+    @staticmethod
+    def mark_failed(connection: Connection, read_set_id: str, message: str) -> None:
+        connection.execute(
+            update(t.read_sets)
+            .where(t.read_sets.c.id == read_set_id)
+            .values(status="UPLOAD_FAILED", status_message=message[:255], update_time=now())
+        )

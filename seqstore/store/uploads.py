@@ -1,0 +1,367 @@
+"""Direct multipart upload of read sets: create, parts, complete, abort, list."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from ..db import schema as t
+from ..jobs import queue
+from ..protocol.errors import ResourceNotFoundException, ValidationException
+from ..protocol.streams import RequestBody
+from .common import Pages, insert_with_new_id, now, page, page_limit, request_hash
+from .context import StoreContext
+
+INGEST_UPLOAD = "INGEST_UPLOAD"
+
+
+def part_checksum(digest: bytes) -> str:
+    """The checksum UploadReadSetPart returns: base64 of the part's SHA-256 (spec §9)."""
+    return base64.b64encode(digest).decode("ascii")
+
+
+class Uploads:
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+
+    @staticmethod
+    def describe(row: Any) -> dict[str, Any]:
+        return {
+            "sequenceStoreId": row.sequence_store_id,
+            "uploadId": row.id,
+            "sourceFileType": row.source_file_type,
+            "subjectId": row.subject_id,
+            "sampleId": row.sample_id,
+            "generatedFrom": row.generated_from,
+            "referenceArn": row.reference_arn,
+            "name": row.name,
+            "description": row.description,
+            "tags": row.tags or None,
+            "creationTime": row.creation_time,
+        }
+
+    def require_open(self, connection: Connection, store_id: str, upload_id: str) -> Any:
+        """The upload's row if it is still in progress, else ResourceNotFoundException."""
+        row = connection.execute(
+            select(t.uploads).where(t.uploads.c.id == upload_id, t.uploads.c.sequence_store_id == store_id)
+        ).first()
+        if row is None or row.status != "IN_PROGRESS":
+            state = "" if row is None else f" (it is {row.status.lower()})"
+            raise ResourceNotFoundException(
+                f"Upload {upload_id} is not an upload in progress in sequence store {store_id}{state}"
+            )
+        return row
+
+    def create(self, params: dict[str, Any]) -> dict[str, Any]:
+        store_id = params["sequenceStoreId"]
+        file_type = params["sourceFileType"]
+        self.ctx.read_sets.check_reference_arn(file_type, params.get("referenceArn"))
+        self.ctx.tags.check_tags(params.get("tags") or {})
+        token = params.get("clientToken")
+        digest = request_hash(params)
+        with self.ctx.db.write() as connection:
+            self.ctx.sequence_stores.require(connection, store_id)
+            if token is not None:
+                existing = connection.execute(
+                    select(t.uploads).where(
+                        t.uploads.c.sequence_store_id == store_id, t.uploads.c.client_token == token
+                    )
+                ).first()
+                if existing is not None:
+                    if existing.request_hash != digest:
+                        raise ValidationException(
+                            f"'clientToken': {token!r} was already used for a different upload"
+                        )
+                    return self.describe(existing)
+            timestamp = now()
+            values = {
+                "sequence_store_id": store_id,
+                "source_file_type": file_type,
+                "subject_id": params["subjectId"],
+                "sample_id": params["sampleId"],
+                "name": params["name"],
+                "description": params.get("description"),
+                "generated_from": params.get("generatedFrom"),
+                "reference_arn": params.get("referenceArn"),
+                "tags": params.get("tags") or {},
+                "status": "IN_PROGRESS",
+                "client_token": token,
+                "request_hash": digest,
+                "creation_time": timestamp,
+                "update_time": timestamp,
+            }
+
+            def _insert(upload_id: str) -> Any:
+                with connection.begin_nested():
+                    connection.execute(insert(t.uploads).values(id=upload_id, **values))
+                return upload_id
+
+            upload_id = insert_with_new_id(_insert)
+            return self.describe(
+                connection.execute(select(t.uploads).where(t.uploads.c.id == upload_id)).one()
+            )
+
+    # UploadReadSetPart is streamed by the API layer: check, then write the bytes, then record.
+
+    def check_part(self, store_id: str, upload_id: str, part_source: str) -> None:
+        with self.ctx.db.read() as connection:
+            row = self.require_open(connection, store_id, upload_id)
+        if part_source == "SOURCE2" and row.source_file_type != "FASTQ":
+            raise ValidationException(
+                f"'partSource': SOURCE2 is only for paired FASTQ; this upload is {row.source_file_type}"
+            )
+
+    def part_blob_key(self, upload_id: str, part_source: str, part_number: int) -> str:
+        # A unique name per attempt: a retried part never overwrites the bytes of one in flight.
+        return f"uploads/{upload_id}/{part_source}/{part_number:05d}-{uuid.uuid4().hex}"
+
+    def record_part(
+        self,
+        store_id: str,
+        upload_id: str,
+        part_source: str,
+        part_number: int,
+        blob_key: str,
+        size: int,
+        sha256: bytes,
+    ) -> str:
+        """Record a received part (replacing an earlier one of the same number); return its checksum.
+        If the upload ended meanwhile, the part's bytes are dropped."""
+        checksum = part_checksum(sha256)
+        replaced: str | None = None
+        try:
+            with self.ctx.db.write() as connection:
+                self.require_open(connection, store_id, upload_id)
+                key = (
+                    t.upload_parts.c.upload_id == upload_id,
+                    t.upload_parts.c.part_source == part_source,
+                    t.upload_parts.c.part_number == part_number,
+                )
+                old = connection.execute(select(t.upload_parts).where(*key)).first()
+                timestamp = now()
+                if old is None:
+                    connection.execute(
+                        insert(t.upload_parts).values(
+                            upload_id=upload_id,
+                            part_source=part_source,
+                            part_number=part_number,
+                            blob_key=blob_key,
+                            part_size=size,
+                            checksum=checksum,
+                            creation_time=timestamp,
+                            update_time=timestamp,
+                        )
+                    )
+                else:
+                    replaced = old.blob_key
+                    connection.execute(
+                        update(t.upload_parts)
+                        .where(*key)
+                        .values(blob_key=blob_key, part_size=size, checksum=checksum, update_time=timestamp)
+                    )
+        except BaseException:
+            self.ctx.blobs.delete(blob_key)
+            raise
+        if replaced:
+            self.ctx.blobs.delete(replaced)
+        return checksum
+
+    def complete(self, params: dict[str, Any]) -> dict[str, Any]:
+        store_id, upload_id = params["sequenceStoreId"], params["uploadId"]
+        listed = params["parts"]
+        with self.ctx.db.write() as connection:
+            upload = connection.execute(
+                select(t.uploads).where(
+                    t.uploads.c.id == upload_id, t.uploads.c.sequence_store_id == store_id
+                )
+            ).first()
+            if upload is not None and upload.status == "COMPLETED" and upload.read_set_id:
+                return {"readSetId": upload.read_set_id}  # a retry of a Complete that succeeded
+            upload = self.require_open(connection, store_id, upload_id)
+            sources = self._check_listed_parts(connection, upload, listed)
+            store = self.ctx.sequence_stores.require(connection, store_id)
+            read_set_id = self.ctx.read_sets.insert_processing(
+                connection, store, upload, creation_type="UPLOAD", creation_job_id=upload_id
+            )
+            connection.execute(
+                update(t.uploads)
+                .where(t.uploads.c.id == upload_id)
+                .values(status="COMPLETED", read_set_id=read_set_id, update_time=now())
+            )
+            queue.enqueue(
+                connection,
+                INGEST_UPLOAD,
+                store_id,
+                {"readSetId": read_set_id, "uploadId": upload_id, "sources": sources},
+                status="IN_PROGRESS",
+            )
+        self.ctx.wake_workers()
+        return {"readSetId": read_set_id}
+
+    def _check_listed_parts(
+        self, connection: Connection, upload: Any, listed: list[dict[str, Any]]
+    ) -> dict[str, list[str]]:
+        """Check the parts named by Complete against those received; return each source's blob
+        keys in part order."""
+        if not listed:
+            raise ValidationException("'parts': list at least one SOURCE1 part")
+        received = {
+            (row.part_source, row.part_number): row
+            for row in connection.execute(
+                select(t.upload_parts).where(t.upload_parts.c.upload_id == upload.id)
+            )
+        }
+        seen: set[tuple[str, int]] = set()
+        for i, part in enumerate(listed):
+            key = (part["partSource"], part["partNumber"])
+            where = f"'parts[{i}]' ({key[0]} part {key[1]})"
+            if key in seen:
+                raise ValidationException(f"{where}: listed twice")
+            seen.add(key)
+            row = received.get(key)
+            if row is None:
+                raise ValidationException(f"{where}: no such part was uploaded")
+            if row.checksum != part["checksum"]:
+                raise ValidationException(
+                    f"{where}: checksum {part['checksum']!r} does not match the part's checksum {row.checksum!r}"
+                )
+        sources: dict[str, list[str]] = {}
+        for source in ("SOURCE1", "SOURCE2"):
+            numbers = sorted(n for s, n in seen if s == source)
+            if numbers:
+                sources[source.lower()] = [received[(source, n)].blob_key for n in numbers]
+        if "source1" not in sources:
+            raise ValidationException("'parts': list at least one SOURCE1 part")
+        if "source2" in sources and upload.source_file_type != "FASTQ":
+            raise ValidationException(
+                f"'parts': SOURCE2 parts are only for paired FASTQ, not {upload.source_file_type}"
+            )
+        return sources
+
+    def abort(self, store_id: str, upload_id: str) -> dict[str, Any]:
+        with self.ctx.db.write() as connection:
+            self.require_open(connection, store_id, upload_id)
+            connection.execute(
+                update(t.uploads)
+                .where(t.uploads.c.id == upload_id)
+                .values(status="ABORTED", update_time=now())
+            )
+            connection.execute(delete(t.upload_parts).where(t.upload_parts.c.upload_id == upload_id))
+        self.ctx.blobs.delete_prefix(f"uploads/{upload_id}")
+        return {}
+
+    def recover(self) -> None:
+        """Drop part bytes of uploads that ended (an abort or ingestion interrupted by a crash
+        leaves them), unless an ingestion job still needs them."""
+        ended = []
+        with self.ctx.db.read() as connection:
+            for upload_id in self.ctx.blobs.children("uploads"):
+                row = connection.execute(
+                    select(t.uploads.c.status).where(t.uploads.c.id == upload_id)
+                ).first()
+                if row is None or row.status == "ABORTED":
+                    ended.append(upload_id)
+                elif row.status == "COMPLETED":
+                    pending = connection.execute(
+                        select(t.jobs.c.id).where(
+                            t.jobs.c.kind == INGEST_UPLOAD,
+                            t.jobs.c.runnable.is_(True),
+                            t.jobs.c.params["uploadId"].as_string() == upload_id,
+                        )
+                    ).first()
+                    if pending is None:
+                        ended.append(upload_id)
+        for upload_id in ended:
+            self.ctx.blobs.delete_prefix(f"uploads/{upload_id}")
+
+    def list_uploads(self, params: dict[str, Any]) -> dict[str, Any]:
+        store_id = params["sequenceStoreId"]
+        c = t.uploads.c
+        scope = {"store": store_id}
+        query = (
+            select(t.uploads)
+            .where(
+                c.sequence_store_id == store_id,
+                c.status == "IN_PROGRESS",
+                c.seq > Pages.decode(params.get("nextToken"), scope),
+            )
+            .order_by(c.seq)
+            .limit(page_limit(params.get("maxResults")))
+        )
+        with self.ctx.db.read() as connection:
+            self.ctx.sequence_stores.require(connection, store_id)
+            rows = connection.execute(query).all()
+        rows, token = page(rows, params.get("maxResults"), scope)
+        return {"uploads": [self.describe(r) for r in rows], "nextToken": token}
+
+    def list_parts(self, params: dict[str, Any]) -> dict[str, Any]:
+        store_id, upload_id, source = params["sequenceStoreId"], params["uploadId"], params["partSource"]
+        flt = params.get("filter") or {}
+        scope = {"upload": upload_id, "source": source, "filter": flt}
+        c = t.upload_parts.c
+        query = select(t.upload_parts).where(
+            c.upload_id == upload_id,
+            c.part_source == source,
+            c.part_number > Pages.decode(params.get("nextToken"), scope),
+        )
+        if "createdAfter" in flt:
+            query = query.where(c.creation_time >= flt["createdAfter"])
+        if "createdBefore" in flt:
+            query = query.where(c.creation_time <= flt["createdBefore"])
+        query = query.order_by(c.part_number).limit(page_limit(params.get("maxResults")))
+        with self.ctx.db.read() as connection:
+            self.require_open(connection, store_id, upload_id)
+            rows = connection.execute(query).all()
+        rows, token = page(rows, params.get("maxResults"), scope, key="part_number")
+        return {
+            "parts": [
+                {
+                    "partNumber": r.part_number,
+                    "partSize": r.part_size,
+                    "partSource": r.part_source,
+                    "checksum": r.checksum,
+                    "creationTime": r.creation_time,
+                    "lastUpdatedTime": r.update_time,
+                }
+                for r in rows
+            ],
+            "nextToken": token,
+        }
+
+
+async def receive_part(ctx: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
+    """UploadReadSetPart: stream the body into the blob store while hashing it, never holding
+    more than one chunk; a body cut short or over the part limit stores nothing."""
+    body: RequestBody = params["payload"]
+    store_id, upload_id = params["sequenceStoreId"], params["uploadId"]
+    source, number = params["partSource"], params["partNumber"]
+    limit = ctx.settings.part_size
+    if body.content_length is not None and body.content_length > limit:
+        raise ValidationException(
+            f"'payload': a part may have at most {limit} bytes, this one has {body.content_length}"
+        )
+    await asyncio.to_thread(ctx.uploads.check_part, store_id, upload_id, source)
+    key = ctx.uploads.part_blob_key(upload_id, source, number)
+    writer = ctx.blobs.writer(key)
+    sha256 = hashlib.sha256()
+    try:
+        async for chunk in body.chunks():
+            if writer.size + len(chunk) > limit:
+                raise ValidationException(f"'payload': a part may have at most {limit} bytes")
+            writer.write(chunk)
+            sha256.update(chunk)
+        if writer.size == 0:
+            raise ValidationException("'payload': the part is empty")
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    checksum = await asyncio.to_thread(
+        ctx.uploads.record_part, store_id, upload_id, source, number, key, writer.size, sha256.digest()
+    )
+    return {"checksum": checksum}
