@@ -15,12 +15,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .api.app import build_store, create_app
 
-    settings = Settings()
-    settings.data_dir = Path(args.data_dir)
+    settings = _settings(args)
     settings.host = args.host
     settings.port = args.port
-    if args.database_url:
-        settings.database_url = args.database_url
     store = build_store(settings)
     app = create_app(store, workers=settings.workers)
     url = f"http://{settings.host}:{settings.port}"
@@ -45,6 +42,43 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         timeout_keep_alive=30,
     )
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by the command line."""
+    settings = Settings()
+    settings.data_dir = Path(args.data_dir)
+    if args.database_url:
+        settings.database_url = args.database_url
+    if args.buckets_dir:
+        settings.buckets_dir = Path(args.buckets_dir)
+    if args.workers is not None:
+        settings.workers = args.workers
+    return settings
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from .api.app import build_store
+    from .jobs.runners import build_worker, recover
+
+    settings = _settings(args)
+    store = build_store(settings)
+    recover(store)
+    worker = build_worker(store, settings.workers)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    worker.start()
+    print(
+        f"seqstore worker running {settings.workers} job threads on {_redact(settings.resolved_database_url())}",
+        flush=True,
+    )
+    stop.wait()
+    worker.stop()
     return 0
 
 
@@ -81,9 +115,40 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.database_url,
         help="SQLAlchemy URL of the metadata database (env SEQSTORE_DATABASE_URL; default: SQLite in the data dir)",
     )
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    _common_options(serve, defaults)
     serve.set_defaults(run=_serve)
+    worker = commands.add_parser(
+        "worker", help="run job workers only (imports, exports, activations, ingestion)"
+    )
+    worker.add_argument(
+        "--data-dir",
+        default=str(defaults.data_dir),
+        help="the data dir shared with `seqstore serve` (env SEQSTORE_DATA_DIR; default %(default)s)",
+    )
+    worker.add_argument(
+        "--database-url", default=defaults.database_url, help="as for serve (env SEQSTORE_DATABASE_URL)"
+    )
+    _common_options(worker, defaults)
+    worker.set_defaults(run=_worker)
     return parser
+
+
+def _common_options(parser: argparse.ArgumentParser, defaults: Settings) -> None:
+    parser.add_argument(
+        "--buckets-dir",
+        default=None,
+        help="local directory standing in for S3: s3://BUCKET/KEY is DIR/BUCKET/KEY "
+        "(env SEQSTORE_BUCKETS_DIR; default DATA_DIR/buckets; SEQSTORE_S3_ENDPOINT_URL uses a real S3 endpoint instead)",
+    )
+    parser.add_argument(
+        "--workers",
+        "--concurrency",
+        dest="workers",
+        type=int,
+        default=None,
+        help=f"job worker threads in this process, 0 for none (env SEQSTORE_WORKERS; default {defaults.workers})",
+    )
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
 def main(argv: list[str] | None = None) -> int:

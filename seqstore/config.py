@@ -13,6 +13,11 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def _path_env(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
 @dataclass
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path(_env("SEQSTORE_DATA_DIR", "./seqstore-data")))
@@ -29,6 +34,13 @@ class Settings:
     blob_bucket: str = field(default_factory=lambda: _env("SEQSTORE_BLOB_BUCKET", "seqstore"))
     workers: int = field(default_factory=lambda: int(_env("SEQSTORE_WORKERS", str(os.cpu_count() or 2))))
     part_size: int = PART_SIZE
+    # Import sources and export destinations: a local directory of buckets unless an S3 endpoint is set.
+    buckets_dir: Path | None = field(default_factory=lambda: _path_env("SEQSTORE_BUCKETS_DIR"))
+    s3_endpoint_url: str = field(default_factory=lambda: _env("SEQSTORE_S3_ENDPOINT_URL", ""))
+    # Read sets not read for this long are archived (the real service: 30 days); 0 = never.
+    archive_after_seconds: float = field(
+        default_factory=lambda: float(_env("SEQSTORE_ARCHIVE_AFTER_SECONDS", str(30 * 24 * 3600)))
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL: SEQSTORE_DATABASE_URL, else an SQLite file in the data directory."""
@@ -37,3 +49,7 @@ class Settings:
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def resolved_buckets_dir(self) -> Path:
+        return self.buckets_dir or self.data_dir / "buckets"

@@ -82,6 +82,15 @@ class LocalBlobStore:
                         size += copied
         return size
 
+    def move(self, source: str, target: str) -> None:
+        """Rename a blob. Repeating a move that already happened is not an error."""
+        src, dst = self.path(source), self.path(target)
+        if src.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+        elif not dst.exists():
+            raise FileNotFoundError(f"blob {source} is missing and was not moved to {target}")
+
     def children(self, prefix: str) -> list[str]:
         """The names directly under `prefix/` (for sweeping up after a crash)."""
         directory = self.path(prefix)

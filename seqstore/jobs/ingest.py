@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from ..db import schema as t
 from .. import genomics
+from ..db import schema as t
 from ..genomics import IngestError
 from ..store.context import StoreContext
 from ..store.read_sets import StoredFile, safe_file_name
@@ -57,7 +57,9 @@ def ingest_read_set(
                     f"CRAM cannot be decoded: its reference {read_set.reference_arn} is not an ACTIVE "
                     "reference of this server"
                 )
-            result = genomics.ingest_alignment(sources["source1"], read_set.file_type, family, work_dir, reference)
+            result = genomics.ingest_alignment(
+                sources["source1"], read_set.file_type, family, work_dir, reference
+            )
     except IngestError as exc:
         message = str(exc)
         with ctx.db.write() as connection:

@@ -5,20 +5,43 @@ from __future__ import annotations
 from typing import Any
 
 from ..store.context import StoreContext
+from ..store.read_set_jobs import ACTIVATION, EXPORT, IMPORT
 from ..store.uploads import INGEST_UPLOAD
 from .ingest import UploadIngestion
+from .objects import LocalBuckets, ObjectStore, S3Objects
+from .read_set_jobs import ActivationRunner, Archiver, ExportRunner, ImportRunner
 from .worker import Worker
+
+
+def object_store(ctx: StoreContext) -> ObjectStore:
+    """Where s3:// URIs lead: the configured S3 endpoint, else the local buckets directory."""
+    settings = ctx.settings
+    if settings.s3_endpoint_url:
+        return S3Objects(settings.s3_endpoint_url, settings.region)
+    settings.resolved_buckets_dir.mkdir(parents=True, exist_ok=True)
+    return LocalBuckets(settings.resolved_buckets_dir)
 
 
 def build_worker(ctx: StoreContext, concurrency: int) -> Worker:
     """A Worker running every job kind on `ctx`; it wakes when this process queues a job."""
-    kinds: dict[str, Any] = {INGEST_UPLOAD: UploadIngestion(ctx)}
+    objects = object_store(ctx)
+    kinds: dict[str, Any] = {
+        INGEST_UPLOAD: UploadIngestion(ctx),
+        IMPORT: ImportRunner(ctx, objects),
+        EXPORT: ExportRunner(ctx, objects),
+        ACTIVATION: ActivationRunner(ctx, objects),
+    }
 
     def fail(job: Any, message: str) -> None:
         kinds[job.kind].fail(job, message)
 
+    archiver = Archiver(ctx)
     worker = Worker(
-        ctx.db, {kind: runner.run for kind, runner in kinds.items()}, fail, concurrency=concurrency
+        ctx.db,
+        {kind: runner.run for kind, runner in kinds.items()},
+        fail,
+        concurrency=concurrency,
+        periodic=[(_archive_interval(ctx), archiver.run_once)],
     )
     ctx.wake_workers = worker.wake
     return worker
@@ -28,3 +51,9 @@ def recover(ctx: StoreContext) -> None:
     """Finish what a crash interrupted outside the job queue (deletions, abandoned parts)."""
     ctx.read_sets.recover()
     ctx.uploads.recover()
+
+
+def _archive_interval(ctx: StoreContext) -> float:
+    """How often to look for read sets to archive: often enough for short test periods."""
+    period = ctx.settings.archive_after_seconds
+    return min(max(period / 4, 0.5), 3600.0) if period > 0 else 3600.0

@@ -30,6 +30,7 @@ class Worker:
         *,
         concurrency: int = 2,
         poll_seconds: float = 0.5,
+        periodic: list[tuple[float, Callable[[], Any]]] | None = None,
     ) -> None:
         self.db = db
         self.runners = dict(runners)
@@ -41,6 +42,7 @@ class Worker:
         self._wake = threading.Condition()
         self._running: set[str] = set()
         self._threads: list[threading.Thread] = []
+        self.periodic = periodic or []
 
     def start(self) -> None:
         for i in range(self.concurrency):
@@ -50,6 +52,12 @@ class Worker:
         heartbeat = threading.Thread(target=self._heartbeat, name="seqstore-heartbeat", daemon=True)
         heartbeat.start()
         self._threads.append(heartbeat)
+        for interval, task in self.periodic:
+            thread = threading.Thread(
+                target=self._every, args=(interval, task), name="seqstore-periodic", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self, timeout: float = 10) -> None:
         self._stop.set()
@@ -90,6 +98,13 @@ class Worker:
                 log.exception("worker loop error")
             with self._wake:
                 self._wake.wait(self.poll_seconds)
+
+    def _every(self, interval: float, task: Callable[[], Any]) -> None:
+        while not self._stop.wait(interval):
+            try:
+                task()
+            except Exception:
+                log.exception("periodic task failed")
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(queue.LEASE_SECONDS / 3):

@@ -15,6 +15,7 @@ from ..db.engine import Database
 from .common import Arns
 
 if TYPE_CHECKING:
+    from .read_set_jobs import ReadSetJobs
     from .read_sets import ReadSets
     from .sequence_stores import SequenceStores
     from .tags import Tags
@@ -26,6 +27,7 @@ class StoreContext:
     deployments assemble the same service with other parts."""
 
     def __init__(self, settings: Settings, db: Database, blobs: LocalBlobStore) -> None:
+        from .read_set_jobs import ReadSetJobs
         from .read_sets import ReadSets
         from .sequence_stores import SequenceStores
         from .tags import Tags
@@ -39,6 +41,7 @@ class StoreContext:
         self.sequence_stores: SequenceStores = SequenceStores(self)
         self.read_sets: ReadSets = ReadSets(self)
         self.uploads: Uploads = Uploads(self)
+        self.read_set_jobs: ReadSetJobs = ReadSetJobs(self)
         # Set by whoever runs workers in this process, so new jobs start without waiting for a poll.
         self.wake_workers: Callable[[], None] = lambda: None
 

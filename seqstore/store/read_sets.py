@@ -241,7 +241,9 @@ class ReadSets:
 
     def finish_delete(self, store_id: str, read_set_id: str) -> None:
         """Remove a DELETING read set's bytes, files and tags; it stays visible as DELETED."""
-        self.ctx.blobs.delete_prefix(self.blob_prefix(store_id, read_set_id))
+        prefix = self.blob_prefix(store_id, read_set_id)
+        self.ctx.blobs.delete_prefix(prefix)
+        self.ctx.blobs.delete_prefix(self.archive_key(prefix))
         with self.ctx.db.write() as connection:
             connection.execute(delete(t.read_set_files).where(t.read_set_files.c.read_set_id == read_set_id))
             self.ctx.tags.remove_all(connection, self.ctx.arns.read_set(store_id, read_set_id))
@@ -261,6 +263,22 @@ class ReadSets:
             ).all()
         for row in rows:
             self.finish_delete(row.sequence_store_id, row.id)
+
+    # --- archive tier
+
+    @staticmethod
+    def archive_key(blob_key: str) -> str:
+        """Where an archived file's bytes live: a colder prefix, same name."""
+        return f"archive/{blob_key}"
+
+    def move_files(self, read_set_id: str, *, archived: bool) -> None:
+        """Move a read set's files to the archive prefix (`archived`) or back. Safe to repeat."""
+        with self.ctx.db.read() as connection:
+            files = self._files(connection, read_set_id)
+        for stored in files:
+            cold = self.archive_key(stored.blob_key)
+            source, target = (stored.blob_key, cold) if archived else (cold, stored.blob_key)
+            self.ctx.blobs.move(source, target)
 
     # --- used by uploads, imports and ingestion
 

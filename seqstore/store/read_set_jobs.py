@@ -1,0 +1,168 @@
+"""Read set import, export and activation jobs: start, get, list. The work itself is done by
+runners in seqstore/jobs/read_set_jobs.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from ..db import schema as t
+from ..jobs import queue
+from ..protocol.errors import ResourceNotFoundException, ValidationException
+from .common import Pages, page, page_limit, request_hash
+from .context import StoreContext
+
+IMPORT = "READSET_IMPORT"
+EXPORT = "READSET_EXPORT"
+ACTIVATION = "READSET_ACTIVATION"
+KIND_NAMES = {IMPORT: "import", EXPORT: "export", ACTIVATION: "activation"}
+
+JOB_SUBMITTED = "The job is submitted and will start soon."
+ITEM_QUEUED = "The source is queued for the job."
+
+
+class ReadSetJobs:
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+
+    def describe(self, row: Any, items: list[Any] | None = None) -> dict[str, Any]:
+        """The API form of a job; with `items`, its per-source details as each Get call names them."""
+        result: dict[str, Any] = {
+            "id": row.id,
+            "sequenceStoreId": row.store_id,
+            "roleArn": row.role_arn,
+            "destination": row.destination,
+            "status": row.status,
+            "statusMessage": row.status_message,
+            "creationTime": row.creation_time,
+            "completionTime": row.completion_time,
+        }
+        if items is None:
+            return result
+        if row.kind == IMPORT:
+            result["sources"] = [self._import_item(item) for item in items]
+        elif row.kind == EXPORT:
+            result["readSets"] = [
+                {"id": i.source["readSetId"], "status": i.status, "statusMessage": i.status_message}
+                for i in items
+            ]
+        else:
+            result["sources"] = [
+                {"readSetId": i.source["readSetId"], "status": i.status, "statusMessage": i.status_message}
+                for i in items
+            ]
+        return result
+
+    @staticmethod
+    def _import_item(item: Any) -> dict[str, Any]:
+        source = dict(item.source)
+        # The real service lists the sample and subject among each source's tags (spec §10).
+        source["tags"] = {
+            **(source.get("tags") or {}),
+            "aws:omics:sampleId": source["sampleId"],
+            "aws:omics:subjectId": source["subjectId"],
+        }
+        return {
+            **source,
+            "status": item.status,
+            "statusMessage": item.status_message,
+            "readSetId": item.result_id,
+        }
+
+    def start(self, kind: str, params: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+        """Queue a job of `kind` with one item per source; the same clientToken and input give
+        the same job again."""
+        store_id = params["sequenceStoreId"]
+        token = params.get("clientToken")
+        digest = request_hash(params)
+        with self.ctx.db.write() as connection:
+            self.ctx.sequence_stores.require(connection, store_id)
+            if token is not None:
+                existing = connection.execute(
+                    select(t.jobs).where(
+                        t.jobs.c.store_id == store_id, t.jobs.c.kind == kind, t.jobs.c.client_token == token
+                    )
+                ).first()
+                if existing is not None:
+                    if existing.request_hash != digest:
+                        raise ValidationException(
+                            f"'clientToken': {token!r} was already used for a different {KIND_NAMES[kind]} job"
+                        )
+                    return self.describe(existing)
+            job_id = queue.enqueue(
+                connection,
+                kind,
+                store_id,
+                {},
+                items=items,
+                status_message=JOB_SUBMITTED,
+                role_arn=params.get("roleArn"),
+                destination=params.get("destination"),
+                client_token=token,
+                request_hash=digest,
+            )
+            job = connection.execute(select(t.jobs).where(t.jobs.c.id == job_id)).one()
+        self.ctx.wake_workers()
+        return self.describe(job)
+
+    def get(self, kind: str, store_id: str, job_id: str) -> dict[str, Any]:
+        with self.ctx.db.read() as connection:
+            self.ctx.sequence_stores.require(connection, store_id)
+            row = connection.execute(
+                select(t.jobs).where(
+                    t.jobs.c.id == job_id, t.jobs.c.store_id == store_id, t.jobs.c.kind == kind
+                )
+            ).first()
+            if row is None:
+                raise ResourceNotFoundException(
+                    f"No read set {KIND_NAMES[kind]} job {job_id} in sequence store {store_id}"
+                )
+            items = connection.execute(
+                select(t.job_items).where(t.job_items.c.job_id == job_id).order_by(t.job_items.c.position)
+            ).all()
+        return self.describe(row, list(items))
+
+    def list_jobs(self, kind: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+        store_id = params["sequenceStoreId"]
+        flt = params.get("filter") or {}
+        scope = {"store": store_id, "kind": kind, "filter": flt}
+        c = t.jobs.c
+        query = select(t.jobs).where(
+            c.store_id == store_id, c.kind == kind, c.seq > Pages.decode(params.get("nextToken"), scope)
+        )
+        if "status" in flt:
+            query = query.where(c.status == flt["status"])
+        if "createdAfter" in flt:
+            query = query.where(c.creation_time >= flt["createdAfter"])
+        if "createdBefore" in flt:
+            query = query.where(c.creation_time <= flt["createdBefore"])
+        query = query.order_by(c.seq).limit(page_limit(params.get("maxResults")))
+        with self.ctx.db.read() as connection:
+            self.ctx.sequence_stores.require(connection, store_id)
+            rows = connection.execute(query).all()
+        rows, token = page(rows, params.get("maxResults"), scope)
+        return [self.describe(r) for r in rows], token
+
+    # --- the three Start calls: request-level checks, then one item per source
+
+    def start_import(self, params: dict[str, Any]) -> dict[str, Any]:
+        for i, source in enumerate(params["sources"]):
+            where = f"sources[{i}]"
+            file_type = source["sourceFileType"]
+            if source["sourceFiles"].get("source2") and file_type != "FASTQ":
+                raise ValidationException(
+                    f"'{where}.sourceFiles.source2': only FASTQ read sets have two sources"
+                )
+            try:
+                self.ctx.read_sets.check_reference_arn(file_type, source.get("referenceArn"))
+            except ValidationException as exc:
+                raise ValidationException(f"'{where}': {exc.message}") from None
+            self.ctx.tags.check_tags(source.get("tags") or {})
+        return self.start(IMPORT, params, list(params["sources"]))
+
+    def start_export(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.start(EXPORT, params, [{"readSetId": s["readSetId"]} for s in params["sources"]])
+
+    def start_activation(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.start(ACTIVATION, params, [{"readSetId": s["readSetId"]} for s in params["sources"]])
