@@ -7,6 +7,9 @@ every step checks what an earlier attempt already did."""
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +21,48 @@ from ..store.common import insert_with_new_id, now
 
 LEASE_SECONDS = 60
 MAX_ATTEMPTS = 5
+
+
+def new_owner() -> str:
+    """A lease owner name that says which host and process holds the lease."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_leases(db: Database) -> int:
+    """Free leases held by processes of this host that no longer run (a server killed and
+    started again need not wait for its old leases to expire); return how many were freed."""
+    host = socket.gethostname()
+    with db.write() as connection:
+        owners = {
+            row.lease_owner
+            for row in connection.execute(
+                select(t.jobs.c.lease_owner).where(
+                    t.jobs.c.runnable.is_(True), t.jobs.c.lease_owner.is_not(None)
+                )
+            )
+        }
+        dead = []
+        for owner in owners:
+            owner_host, _, rest = owner.partition(":")
+            pid = rest.partition(":")[0]
+            if owner_host == host and pid.isdigit() and not _process_alive(int(pid)):
+                dead.append(owner)
+        if not dead:
+            return 0
+        result = connection.execute(
+            update(t.jobs).where(t.jobs.c.lease_owner.in_(dead)).values(lease_owner=None, lease_expires=None)
+        )
+        return int(result.rowcount)
 
 
 def enqueue(

@@ -7,6 +7,7 @@ from typing import Any
 from ..store.context import StoreContext
 from ..store.read_set_jobs import ACTIVATION, EXPORT, IMPORT
 from ..store.uploads import INGEST_UPLOAD
+from . import queue
 from .ingest import UploadIngestion
 from .objects import LocalBuckets, ObjectStore, S3Objects
 from .read_set_jobs import ActivationRunner, Archiver, ExportRunner, ImportRunner
@@ -48,7 +49,9 @@ def build_worker(ctx: StoreContext, concurrency: int) -> Worker:
 
 
 def recover(ctx: StoreContext) -> None:
-    """Finish what a crash interrupted outside the job queue (deletions, abandoned parts)."""
+    """Finish what a crash interrupted: free the job leases of dead local processes, finish
+    deletions, drop abandoned parts."""
+    queue.release_dead_leases(ctx.db)
     ctx.read_sets.recover()
     ctx.uploads.recover()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -37,7 +36,7 @@ class Worker:
         self.fail = fail
         self.concurrency = max(1, concurrency)
         self.poll_seconds = poll_seconds
-        self.owner = f"worker-{uuid.uuid4().hex[:12]}"
+        self.owner = queue.new_owner()
         self._stop = threading.Event()
         self._wake = threading.Condition()
         self._running: set[str] = set()
