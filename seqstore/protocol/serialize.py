@@ -1,47 +1,71 @@
-"""Serialize handler output by the operation's output shape, and errors as botocore reads them."""
+"""Serialize handler output by the operation's output shape, and errors as botocore reads them.
+
+Each shape gets a serializer function built once from the model (botocore-style: data drives
+the code, but the walk over the model happens once per shape, not once per value)."""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
+Serializer = Callable[[Any], Any]
 
 
 def format_timestamp(value: datetime) -> str:
     """UTC, milliseconds, `Z` (wire-protocol.md §4.2)."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def serialize_value(shape: Any, value: Any) -> Any:
-    """Return the JSON form of `value` for `shape`: members outside the shape and `None` values
-    are dropped, timestamps formatted, blobs base64-encoded."""
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _blob(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+@cache
+def serializer_for(shape: Any) -> Serializer:
+    """The function turning a value of `shape` into its JSON form: members outside the shape
+    and `None` values are dropped, timestamps formatted, blobs base64-encoded."""
     kind = shape.type_name
     if kind == "structure":
-        members = shape.members
-        return {
-            name: serialize_value(members[name], item)
-            for name, item in value.items()
-            if item is not None and name in members
-        }
+        members = {name: serializer_for(member) for name, member in shape.members.items()}
+
+        def structure(value: dict[str, Any]) -> dict[str, Any]:
+            result = {}
+            for name, item in value.items():
+                if item is not None:
+                    convert = members.get(name)
+                    if convert is not None:
+                        result[name] = convert(item)
+            return result
+
+        return structure
     if kind == "list":
-        return [serialize_value(shape.member, item) for item in value]
+        item = serializer_for(shape.member)
+        return (lambda value: list(value)) if item is _identity else (lambda value: [item(v) for v in value])
     if kind == "map":
-        return {key: serialize_value(shape.value, item) for key, item in value.items()}
+        item = serializer_for(shape.value)
+        return (lambda value: dict(value)) if item is _identity else (lambda value: {k: item(v) for k, v in value.items()})
     if kind == "timestamp":
-        return format_timestamp(value)
+        return format_timestamp
     if kind == "blob":
-        return base64.b64encode(value).decode("ascii")
-    return value
+        return _blob
+    return _identity
 
 
 def serialize_output(shape: Any, output: dict[str, Any]) -> bytes:
     """Return the JSON body for a structure output."""
     if shape is None:
         return b"{}"
-    return json.dumps(serialize_value(shape, output), separators=(",", ":")).encode()
+    return json.dumps(serializer_for(shape)(output), separators=(",", ":")).encode()
 
 
 def error_body(message: str) -> bytes:

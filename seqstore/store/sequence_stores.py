@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from ..db import schema as t
 from ..protocol.errors import ConflictException, ResourceNotFoundException, ValidationException
@@ -12,6 +12,8 @@ from .common import Pages, insert_with_new_id, now, page, page_limit, request_ha
 from .context import StoreContext
 
 MAX_PROPAGATED_TAGS = 5  # fixed quota (quotas.md)
+# Built once: every store-scoped call looks its store up, so this is the hottest query.
+_BY_ID = select(t.sequence_stores).where(t.sequence_stores.c.id == bindparam("id"))
 
 
 class SequenceStores:
@@ -50,7 +52,7 @@ class SequenceStores:
 
     def require(self, connection: Connection, store_id: str) -> Any:
         """The store's row, or ResourceNotFoundException."""
-        row = connection.execute(select(t.sequence_stores).where(t.sequence_stores.c.id == store_id)).first()
+        row = connection.execute(_BY_ID, {"id": store_id}).first()
         if row is None:
             raise ResourceNotFoundException(f"Sequence store {store_id} not found")
         return row
