@@ -34,6 +34,8 @@ class Settings:
     blob_bucket: str = field(default_factory=lambda: _env("SEQSTORE_BLOB_BUCKET", "seqstore"))
     workers: int = field(default_factory=lambda: int(_env("SEQSTORE_WORKERS", str(os.cpu_count() or 2))))
     part_size: int = PART_SIZE
+    # The real service allows one reference store per account and region (quotas.md).
+    max_reference_stores: int = field(default_factory=lambda: int(_env("SEQSTORE_MAX_REFERENCE_STORES", "1")))
     # Import sources and export destinations: a local directory of buckets unless an S3 endpoint is set.
     buckets_dir: Path | None = field(default_factory=lambda: _path_env("SEQSTORE_BUCKETS_DIR"))
     s3_endpoint_url: str = field(default_factory=lambda: _env("SEQSTORE_S3_ENDPOINT_URL", ""))

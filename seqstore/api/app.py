@@ -12,11 +12,11 @@ from ..db.engine import Database
 from ..jobs.runners import build_worker, recover
 from ..protocol.dispatch import Dispatcher
 from ..store.context import StoreContext
-from . import read_set_jobs, read_sets, sequence_stores, tags, uploads
+from . import read_set_jobs, read_sets, references, sequence_stores, tags, uploads
 
 log = logging.getLogger("seqstore")
 
-HANDLER_MODULES = (sequence_stores, read_sets, uploads, read_set_jobs, tags)
+HANDLER_MODULES = (sequence_stores, read_sets, uploads, read_set_jobs, references, tags)
 
 
 def build_store(settings: Settings) -> StoreContext:

@@ -47,12 +47,11 @@ def ingest_alignment(
 
     reference_lengths: dict[str, int] | None = None
     view_args = ["--no-PG", "-h"]
-    if file_type == "CRAM":
-        if reference_fasta is None:
-            raise IngestError(
-                f"{name}: a CRAM needs its reference to be decoded; give the referenceArn of a reference "
-                "holding the sequences named in its @SQ lines"
-            )
+    if file_type == "CRAM" and reference_fasta is None:
+        raise IngestError(
+            f"{name}: a CRAM needs its reference to be decoded; give the referenceArn of a reference "
+            "holding the sequences named in its @SQ lines"
+        )
     if reference_fasta is not None and file_type != "UBAM":
         indexed_reference = _indexed_reference(Path(reference_fasta), work_dir)
         reference_lengths = _read_fai(indexed_reference.with_name(indexed_reference.name + ".fai"))
@@ -121,7 +120,9 @@ def _require_declared_type(name: str, file_type: str, path: Path, sniffed: Sniff
             raise IngestError(f"{name}: declared CRAM but this looks like {sniffed.describe()}")
         return
     if sniffed.container == "gzip" and sniffed.head.startswith(BAM_MAGIC):
-        raise IngestError(f"{name}: this BAM is compressed with plain gzip, not BGZF; rewrite it with samtools view -b")
+        raise IngestError(
+            f"{name}: this BAM is compressed with plain gzip, not BGZF; rewrite it with samtools view -b"
+        )
     if sniffed.container != "bgzf" or not sniffed.head.startswith(BAM_MAGIC):
         raise IngestError(f"{name}: declared {file_type} but this looks like {sniffed.describe()}")
     with open(path, "rb") as handle:
@@ -209,7 +210,9 @@ class _SamTextReader:
         """Consumes header lines; returns the record bytes that follow them in ``chunk``."""
         buffer = self._header_rest + chunk if self._header_rest else chunk
         position = 0
-        while position < len(buffer) and buffer[position] == 0x40:  # '@': header line (QNAMEs cannot start with '@')
+        while (
+            position < len(buffer) and buffer[position] == 0x40
+        ):  # '@': header line (QNAMEs cannot start with '@')
             end = buffer.find(b"\n", position)
             if end < 0:
                 self._header_rest = buffer[position:]

@@ -109,7 +109,11 @@ def _check_pair(sources: dict[str, Path], scans: dict[str, _SourceScan]) -> None
         return
     # The running name hashes differ: walk both files in step to name the first difference.
     for number, (name1, name2) in enumerate(
-        zip(_iter_names("source1", sources["source1"]), _iter_names("source2", sources["source2"]), strict=False),
+        zip(
+            _iter_names("source1", sources["source1"]),
+            _iter_names("source2", sources["source2"]),
+            strict=False,
+        ),
         start=1,
     ):
         if name1 != name2:
@@ -153,7 +157,9 @@ def _scan_source(
             if not sniffed.is_gzip:
                 # Downloads are always gzip, so a plain upload is compressed in this same pass.
                 writer = stack.enter_context(
-                    igzip_threaded.open(stored_path, "wb", compresslevel=PLAIN_UPLOAD_COMPRESS_LEVEL, threads=1)
+                    igzip_threaded.open(
+                        stored_path, "wb", compresslevel=PLAIN_UPLOAD_COMPRESS_LEVEL, threads=1
+                    )
                 )
             size = CHUNK_SIZE
             while chunk := read(size):
@@ -292,11 +298,15 @@ class _FastqChecker:
             if problem is not None:
                 line_offset, message = problem
                 number = self.records + index + 1
-                raise IngestError(f"{self.name}: record {number:,} (line {4 * number - 3 + line_offset:,}): {message}")
+                raise IngestError(
+                    f"{self.name}: record {number:,} (line {4 * number - 3 + line_offset:,}): {message}"
+                )
         raise AssertionError("a block failed a bulk check but no record in it did")  # pragma: no cover
 
 
-def _record_problem(header: bytes, sequence: bytes, separator: bytes, quality: bytes) -> tuple[int, str] | None:
+def _record_problem(
+    header: bytes, sequence: bytes, separator: bytes, quality: bytes
+) -> tuple[int, str] | None:
     """Returns (line offset within the record, message) for the first problem, or None."""
     if not header.startswith(b"@"):
         if not header:
@@ -313,7 +323,10 @@ def _record_problem(header: bytes, sequence: bytes, separator: bytes, quality: b
         return 3, f"sequence and quality lengths differ ({len(sequence)} vs {len(quality)})"
     illegal = sequence.translate(None, SEQUENCE_CHARACTERS)
     if illegal:
-        return 1, f"illegal character {show_bytes(illegal[:1])} in sequence (allowed: IUPAC nucleotide codes, '.', '-')"
+        return (
+            1,
+            f"illegal character {show_bytes(illegal[:1])} in sequence (allowed: IUPAC nucleotide codes, '.', '-')",
+        )
     illegal = quality.translate(None, QUALITY_CHARACTERS)
     if illegal:
         return 3, f"illegal quality character {show_bytes(illegal[:1])} (allowed: printable ASCII '!' to '~')"

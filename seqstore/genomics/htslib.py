@@ -93,19 +93,41 @@ def explain(log: str) -> str:
 
 # Messages keyed by what htslib writes; checked in order, first match wins.
 KNOWN_PROBLEMS: list[tuple[tuple[str, ...], str]] = [
-    (("MD5 checksum reference mismatch", "MD5 mismatch"),
-     "the reference does not match the one this CRAM was written with (sequence MD5 differs)"),
-    (("Unsorted positions", "NO_COOR reads not in a single block", "not sorted", "unsorted"),
-     "it is not coordinate-sorted, so no index can be built; sort it with "
-     "`samtools sort -o sorted.bam input.bam` and upload the sorted file"),
-    (("Unable to fetch reference", "Failed to populate reference", "not present"),
-     "the reference does not contain a sequence this CRAM needs"),
-    (("EOF marker is absent", "truncated", "Failed to read BGZF block", "Read block operation failed",
-      "Incomplete", "unexpected end"),
-     "the file is truncated or corrupt (htslib could not read it to the end)"),
-    (("CRC32 checksum mismatch", "Invalid BGZF header", "inflate failed", "bgzf_uncompress",
-      "Failed to decode", "Failure to decode"),
-     "the file is corrupt (htslib: {detail})"),
+    (
+        ("MD5 checksum reference mismatch", "MD5 mismatch"),
+        "the reference does not match the one this CRAM was written with (sequence MD5 differs)",
+    ),
+    (
+        ("Unsorted positions", "NO_COOR reads not in a single block", "not sorted", "unsorted"),
+        "it is not coordinate-sorted, so no index can be built; sort it with "
+        "`samtools sort -o sorted.bam input.bam` and upload the sorted file",
+    ),
+    (
+        ("Unable to fetch reference", "Failed to populate reference", "not present"),
+        "the reference does not contain a sequence this CRAM needs",
+    ),
+    (
+        (
+            "EOF marker is absent",
+            "truncated",
+            "Failed to read BGZF block",
+            "Read block operation failed",
+            "Incomplete",
+            "unexpected end",
+        ),
+        "the file is truncated or corrupt (htslib could not read it to the end)",
+    ),
+    (
+        (
+            "CRC32 checksum mismatch",
+            "Invalid BGZF header",
+            "inflate failed",
+            "bgzf_uncompress",
+            "Failed to decode",
+            "Failure to decode",
+        ),
+        "the file is corrupt (htslib: {detail})",
+    ),
 ]
 
 

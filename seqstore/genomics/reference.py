@@ -76,8 +76,12 @@ def ingest_reference(source: Path, work_dir: Path) -> ReferenceIngest:
 def _require_fasta(sniffed: Sniffed) -> None:
     if sniffed.container == "empty":
         raise IngestError(f"{SOURCE_NAME}: the file is empty (0 bytes); expected FASTA")
-    if sniffed.container not in ("gzip", "bgzf", "plain") or (sniffed.head and not sniffed.head.startswith(b">")):
-        raise IngestError(f"{SOURCE_NAME}: this looks like {sniffed.describe()}, not FASTA (which starts with '>')")
+    if sniffed.container not in ("gzip", "bgzf", "plain") or (
+        sniffed.head and not sniffed.head.startswith(b">")
+    ):
+        raise IngestError(
+            f"{SOURCE_NAME}: this looks like {sniffed.describe()}, not FASTA (which starts with '>')"
+        )
 
 
 def _read_fai(fai_path: Path) -> list[tuple[str, int]]:
@@ -133,7 +137,9 @@ class _FastaChecker:
         self._end_sequence()
         words = header.split(None, 1)
         if not words:
-            raise IngestError(f"{SOURCE_NAME}: sequence {self.sequence_count + 1:,} has a '>' line without a name")
+            raise IngestError(
+                f"{SOURCE_NAME}: sequence {self.sequence_count + 1:,} has a '>' line without a name"
+            )
         name = words[0]
         if name in self._names:
             raise IngestError(f"{SOURCE_NAME}: sequence name {show_bytes(name)} is used more than once")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from isal import igzip_threaded, isal_zlib
 
@@ -73,15 +73,17 @@ class ChunkHasher:
             # busy, each return from update() waits up to the interpreter's switch interval
             # (5 ms) for the GIL, so 1 MiB per call would starve hashing; batches grow by
             # themselves under that pressure and stay at one chunk when there is none.
-            batch = [get()]
-            while batch[-1] is not None and len(batch) < 16:
+            batch: list[bytes] = []
+            item = get()
+            while item is not None:
+                batch.append(item)
+                if len(batch) == 16:
+                    break
                 try:
-                    batch.append(get_nowait())
+                    item = get_nowait()
                 except queue.Empty:
                     break
-            if batch[-1] is None:
-                done = True
-                batch.pop()
+            done = item is None
             if len(batch) == 1:
                 update(batch[0])
             elif batch:
@@ -132,7 +134,11 @@ class Sniffed:
             return "a BAM file"
         if head.startswith(b"BCF"):
             return "a BCF file"
-        prefix = "" if self.container == "plain" else f"{'BGZF' if self.container == 'bgzf' else 'gzip'}-compressed "
+        prefix = (
+            ""
+            if self.container == "plain"
+            else f"{'BGZF' if self.container == 'bgzf' else 'gzip'}-compressed "
+        )
         if not head:
             return prefix + "empty content"
         if head.startswith(_SAM_HEADER_TAGS):
@@ -186,6 +192,15 @@ def gzip_error(name: str, exc: BaseException) -> IngestError:
     return IngestError(f"{name}: gzip data is corrupt ({exc})")
 
 
+# What ISA-L raises for truncated (EOFError), malformed (OSError, e.g. BadGzipFile) or corrupt
+# deflate data (isal_zlib.error).
+_GZIP_ERRORS: tuple[type[BaseException], ...] = (
+    EOFError,
+    OSError,
+    cast(type[BaseException], isal_zlib.error),
+)
+
+
 @contextmanager
 def open_content(name: str, path: Path, sniffed: Sniffed) -> Iterator[Callable[[int], bytes]]:
     """Yields ``read(size)`` returning the next ``size`` bytes of content (fewer only at the end).
@@ -202,7 +217,7 @@ def open_content(name: str, path: Path, sniffed: Sniffed) -> Iterator[Callable[[
     def read(size: int) -> bytes:
         try:
             return reader.read(size)
-        except (EOFError, OSError, isal_zlib.error) as exc:
+        except _GZIP_ERRORS as exc:
             raise gzip_error(name, exc) from None
 
     try:

@@ -52,10 +52,11 @@ def ingest_read_set(
             result = genomics.ingest_fastq(sources["source1"], sources.get("source2"), family, work_dir)
         else:
             reference = ctx.references_fasta(read_set.reference_arn)
-            if read_set.file_type == "CRAM" and reference is None:
+            if read_set.file_type in ("BAM", "CRAM") and reference is None:
+                purpose = "decode it" if read_set.file_type == "CRAM" else "check its contigs"
                 raise IngestError(
-                    f"CRAM cannot be decoded: its reference {read_set.reference_arn} is not an ACTIVE "
-                    "reference of this server"
+                    f"The {read_set.file_type} names reference {read_set.reference_arn}, which is not an ACTIVE "
+                    f"reference of this server, so seqstore cannot {purpose}; import the reference first"
                 )
             result = genomics.ingest_alignment(
                 sources["source1"], read_set.file_type, family, work_dir, reference

@@ -40,7 +40,9 @@ class ItemFailed(Exception):
     """An item failed for a reason its statusMessage states."""
 
 
-class ReadSetJobRunner:
+class ItemJobRunner:
+    """Runs a job item by item (see the module docstring); subclasses do one item."""
+
     kind = ""
     concurrency = 1
 
@@ -138,7 +140,7 @@ class ReadSetJobRunner:
         shutil.rmtree(self.work_dir(job.id), ignore_errors=True)
 
 
-class ImportRunner(ReadSetJobRunner):
+class ImportRunner(ItemJobRunner):
     kind = IMPORT
 
     def __init__(self, ctx: StoreContext, objects: ObjectStore) -> None:
@@ -200,7 +202,7 @@ class ImportRunner(ReadSetJobRunner):
             return connection.execute(select(t.read_sets).where(t.read_sets.c.id == read_set_id)).one()
 
 
-class ExportRunner(ReadSetJobRunner):
+class ExportRunner(ItemJobRunner):
     kind = EXPORT
 
     def run_item(self, job: Any, item: Any) -> str | None:
@@ -236,7 +238,7 @@ class ExportRunner(ReadSetJobRunner):
         return None
 
 
-class ActivationRunner(ReadSetJobRunner):
+class ActivationRunner(ItemJobRunner):
     kind = ACTIVATION
 
     def run_item(self, job: Any, item: Any) -> str | None:

@@ -6,11 +6,13 @@ from typing import Any
 
 from ..store.context import StoreContext
 from ..store.read_set_jobs import ACTIVATION, EXPORT, IMPORT
+from ..store.references import REFERENCE_IMPORT
 from ..store.uploads import INGEST_UPLOAD
 from . import queue
 from .ingest import UploadIngestion
 from .objects import LocalBuckets, ObjectStore, S3Objects
 from .read_set_jobs import ActivationRunner, Archiver, ExportRunner, ImportRunner
+from .reference_import import ReferenceImportRunner
 from .worker import Worker
 
 
@@ -31,6 +33,7 @@ def build_worker(ctx: StoreContext, concurrency: int) -> Worker:
         IMPORT: ImportRunner(ctx, objects),
         EXPORT: ExportRunner(ctx, objects),
         ACTIVATION: ActivationRunner(ctx, objects),
+        REFERENCE_IMPORT: ReferenceImportRunner(ctx, objects),
     }
 
     def fail(job: Any, message: str) -> None:

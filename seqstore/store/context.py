@@ -17,6 +17,7 @@ from .common import Arns
 if TYPE_CHECKING:
     from .read_set_jobs import ReadSetJobs
     from .read_sets import ReadSets
+    from .references import References
     from .sequence_stores import SequenceStores
     from .tags import Tags
     from .uploads import Uploads
@@ -29,6 +30,7 @@ class StoreContext:
     def __init__(self, settings: Settings, db: Database, blobs: LocalBlobStore) -> None:
         from .read_set_jobs import ReadSetJobs
         from .read_sets import ReadSets
+        from .references import References
         from .sequence_stores import SequenceStores
         from .tags import Tags
         from .uploads import Uploads
@@ -42,6 +44,7 @@ class StoreContext:
         self.read_sets: ReadSets = ReadSets(self)
         self.uploads: Uploads = Uploads(self)
         self.read_set_jobs: ReadSetJobs = ReadSetJobs(self)
+        self.references: References = References(self)
         # Set by whoever runs workers in this process, so new jobs start without waiting for a poll.
         self.wake_workers: Callable[[], None] = lambda: None
 
