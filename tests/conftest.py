@@ -113,3 +113,53 @@ def omics(server: Server):  # type: ignore[no-untyped-def]
 def store_id(omics) -> str:  # type: ignore[no-untyped-def]
     """A fresh sequence store for one test."""
     return str(omics.create_sequence_store(name="test-store")["id"])
+
+
+REFERENCE_SEQUENCES = {"chr1": 6000, "chr2": 3000}
+
+
+def write_reference_fasta(path: Path) -> dict[str, str]:
+    """Write a small deterministic FASTA (60 bases a line); return its sequences by name."""
+    import random
+
+    rng = random.Random(20261123)
+    sequences = {name: "".join(rng.choice("ACGT") for _ in range(length)) for name, length in REFERENCE_SEQUENCES.items()}
+    with open(path, "w") as out:
+        for name, seq in sequences.items():
+            out.write(f">{name}\n")
+            for i in range(0, len(seq), 60):
+                out.write(seq[i : i + 60] + "\n")
+    return sequences
+
+
+@pytest.fixture(scope="session")
+def reference_store_id(omics) -> str:  # type: ignore[no-untyped-def]
+    """The session server's reference store (the service allows one per account)."""
+    return str(omics.create_reference_store(name="test-references")["id"])
+
+
+@pytest.fixture(scope="session")
+def reference(server: Server, omics, reference_store_id: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """An ACTIVE reference imported from a FASTA in the server's buckets dir:
+    {"arn", "id", "store_id", "fasta" (local path of the same FASTA), "sequences"}."""
+    bucket = server.data_dir / "buckets" / "references"
+    bucket.mkdir(parents=True, exist_ok=True)
+    fasta = bucket / "test-genome.fa"
+    sequences = write_reference_fasta(fasta)
+    job = omics.start_reference_import_job(
+        referenceStoreId=reference_store_id, roleArn="arn:aws:iam::123456789012:role/seqstore-test",
+        sources=[{"sourceFile": "s3://references/test-genome.fa", "name": "test-genome"}],
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        got = omics.get_reference_import_job(referenceStoreId=reference_store_id, id=job["id"])
+        if got["status"] not in ("SUBMITTED", "IN_PROGRESS"):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError("reference import did not finish")
+        time.sleep(0.1)
+    assert got["status"] == "COMPLETED", got
+    reference_id = got["sources"][0]["referenceId"]
+    meta = omics.get_reference_metadata(referenceStoreId=reference_store_id, id=reference_id)
+    return {"arn": meta["arn"], "id": reference_id, "store_id": reference_store_id, "fasta": fasta,
+            "sequences": sequences}
