@@ -1,0 +1,230 @@
+"""Ingest and download throughput beside their floors, measured in one run.
+
+Generates (once, cached under bench/data/) a synthetic genome, a paired FASTQ.gz of N read pairs
+drawn from it, and a coordinate-sorted BAM of the same R1 reads; starts `seqstore serve`; then
+for each file measures:
+
+- ingest: CompleteMultipartReadSetUpload → ACTIVE (validation, counts, ETag, index), beside the
+  floor `gzip -dc F | md5sum` (and ISA-L's `python -m isal.igzip -dc F | md5sum`) for FASTQ, and
+  `samtools view F | md5sum` for BAM. The paired read set is one ingest of both sources, its
+  floor the slower of the two sources' floors (they run on both cores);
+- peak server memory (VmHWM of the server process);
+- GetReadSet download throughput of part 1 beside a plain sequential read of the same bytes.
+
+    apt-get install samtools          # for the BAM floor
+    .venv/bin/python bench/ingest.py --pairs 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+import requests
+from omics.transfer.manager import TransferManager
+
+DATA = Path(__file__).resolve().parent / "data"
+READ_LENGTH = 150
+GENOME_LENGTH = 5_000_000
+
+
+def timed(command: str) -> float:
+    started = time.perf_counter()
+    subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def generate(pairs: int) -> tuple[Path, Path, Path, Path]:
+    """Write genome.fa, R1/R2.fastq.gz and aligned.bam for `pairs` (cached by size)."""
+    import pysam
+    from isal import igzip
+
+    directory = DATA / f"pairs-{pairs}"
+    fasta, r1, r2, bam = (directory / n for n in ("genome.fa", "R1.fastq.gz", "R2.fastq.gz", "aligned.bam"))
+    if bam.exists():
+        return fasta, r1, r2, bam
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = __import__("random").Random(7)
+    genome = bytes(rng.choice(b"ACGT") for _ in range(GENOME_LENGTH))
+    with open(fasta, "wb") as out:
+        out.write(b">chrS\n")
+        for i in range(0, GENOME_LENGTH, 60):
+            out.write(genome[i : i + 60] + b"\n")
+    pysam.faidx(str(fasta))
+    complement = bytes.maketrans(b"ACGT", b"TGCA")
+    quality = b"I" * READ_LENGTH
+    positions = sorted(rng.randrange(GENOME_LENGTH - 600) for _ in range(pairs))
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "chrS", "LN": GENOME_LENGTH}]}
+    with igzip.open(r1, "wb", compresslevel=1) as f1, igzip.open(r2, "wb", compresslevel=1) as f2, \
+            pysam.AlignmentFile(str(bam), "wb", header=header) as out:
+        batch1, batch2 = [], []
+        for i, position in enumerate(positions):
+            s1 = genome[position : position + READ_LENGTH]
+            s2 = genome[position + 300 : position + 300 + READ_LENGTH].translate(complement)[::-1]
+            batch1.append(b"@read%d/1\n%s\n+\n%s\n" % (i, s1, quality))
+            batch2.append(b"@read%d/2\n%s\n+\n%s\n" % (i, s2, quality))
+            record = pysam.AlignedSegment(out.header)
+            record.query_name = f"read{i}"
+            record.reference_id = 0
+            record.reference_start = position
+            record.cigarstring = f"{READ_LENGTH}M"
+            record.query_sequence = s1.decode()
+            record.query_qualities = pysam.qualitystring_to_array("I" * READ_LENGTH)
+            record.mapping_quality = 60
+            out.write(record)
+            if len(batch1) == 10000:
+                f1.write(b"".join(batch1))
+                f2.write(b"".join(batch2))
+                batch1, batch2 = [], []
+        f1.write(b"".join(batch1))
+        f2.write(b"".join(batch2))
+    return fasta, r1, r2, bam
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wait_active(omics, store_id: str, read_set_id: str) -> dict:  # type: ignore[no-untyped-def]
+    while True:
+        meta = omics.get_read_set_metadata(sequenceStoreId=store_id, id=read_set_id)
+        if meta["status"] != "PROCESSING_UPLOAD":
+            return meta
+        time.sleep(0.05)
+
+
+def ingest(omics, store_id: str, files: list[Path], file_type: str, reference_arn: str | None) -> tuple[float, dict]:  # type: ignore[no-untyped-def]
+    """Upload with the TransferManager (wait=False), then time Complete → ACTIVE."""
+    manager = TransferManager(omics)
+    future = manager.upload_read_set(
+        [str(f) for f in files], store_id, file_type, f"bench-{file_type}", "subject", "sample",
+        reference_arn=reference_arn, wait=False,
+    )
+    read_set_id = future.result()  # returns once CompleteMultipartReadSetUpload has answered
+    started = time.perf_counter()
+    meta = wait_active(omics, store_id, read_set_id)
+    elapsed = time.perf_counter() - started
+    if meta["status"] != "ACTIVE":
+        raise SystemExit(f"ingest failed: {meta.get('statusMessage')}")
+    return elapsed, meta
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=4_000_000)
+    args = parser.parse_args()
+    print(f"generating {args.pairs} read pairs (cached in {DATA}) ...", flush=True)
+    fasta, r1, r2, bam = generate(args.pairs)
+
+    data_dir = Path(tempfile.mkdtemp(prefix="seqstore-bench-"))
+    (data_dir / "buckets" / "bench").mkdir(parents=True)
+    shutil.copyfile(fasta, data_dir / "buckets" / "bench" / "genome.fa")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "AWS_ENDPOINT_URL_OMICS": url, "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "seqstore", "AWS_SECRET_ACCESS_KEY": "x"}
+    os.environ.update(env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
+         "--log-level", "warning"], stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            try:
+                requests.get(f"{url}/_seqstore/health", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        omics = boto3.session.Session().client("omics")
+        store_id = omics.create_sequence_store(name="bench")["id"]
+        reference_store = omics.create_reference_store(name="bench")["id"]
+        job = omics.start_reference_import_job(
+            referenceStoreId=reference_store, roleArn="arn:aws:iam::123456789012:role/bench",
+            sources=[{"sourceFile": "s3://bench/genome.fa", "name": "genome"}],
+        )
+        while (got := omics.get_reference_import_job(referenceStoreId=reference_store, id=job["id"]))["status"] in (
+            "SUBMITTED", "IN_PROGRESS"
+        ):
+            time.sleep(0.1)
+        reference_arn = omics.get_reference_metadata(
+            referenceStoreId=reference_store, id=got["sources"][0]["referenceId"]
+        )["arn"]
+
+        floors = {
+            "gzip R1": timed(f"gzip -dc {r1} | md5sum"),
+            "gzip R2": timed(f"gzip -dc {r2} | md5sum"),
+            "igzip R1": timed(f"{sys.executable} -m isal.igzip -dc {r1} | md5sum"),
+            "igzip R2": timed(f"{sys.executable} -m isal.igzip -dc {r2} | md5sum"),
+        }
+        if shutil.which("samtools"):
+            floors["samtools BAM"] = timed(f"samtools view {bam} | md5sum")
+        fastq_seconds, fastq_meta = ingest(omics, store_id, [r1, r2], "FASTQ", None)
+        bam_seconds, bam_meta = ingest(omics, store_id, [bam], "BAM", reference_arn)
+        peak = peak_rss_mb(server.pid)
+
+        # Download: part 1 of the BAM (or the whole file if smaller) beside a plain read.
+        length = bam_meta["files"]["source1"]["contentLength"]
+        part = min(length, bam_meta["files"]["source1"]["partSize"])
+        started = time.perf_counter()
+        with requests.get(f"{url}/sequencestore/{store_id}/readset/{bam_meta['id']}?partNumber=1&file=SOURCE1",
+                          stream=True) as response:
+            received = sum(len(c) for c in response.iter_content(1 << 20))
+        download = time.perf_counter() - started
+        assert received == part
+        started = time.perf_counter()
+        with open(bam, "rb") as f:
+            while f.read(1 << 20):
+                pass
+        plain_read = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    md5_r1 = hashlib.md5()
+    with subprocess.Popen(["gzip", "-dc", str(r1)], stdout=subprocess.PIPE) as p:
+        assert p.stdout is not None
+        for chunk in iter(lambda: p.stdout.read(1 << 20), b""):  # type: ignore[union-attr]
+            md5_r1.update(chunk)
+    assert fastq_meta["etag"]["source1"] == md5_r1.hexdigest(), "FASTQ ETag differs from gzip -dc | md5sum"
+
+    pair_floor = max(floors["gzip R1"], floors["gzip R2"])
+    pair_floor_isal = max(floors["igzip R1"], floors["igzip R2"])
+    print(f"\n{args.pairs} read pairs of {READ_LENGTH} bp; R1 {r1.stat().st_size / 1e6:.0f} MB gz, "
+          f"BAM {bam.stat().st_size / 1e6:.0f} MB; {os.cpu_count()} cores\n")
+    print(f"{'work':44} {'seconds':>8} {'ratio':>7}")
+    print(f"{'floor gzip -dc | md5sum (slower of R1, R2)':44} {pair_floor:8.2f}")
+    print(f"{'floor isal.igzip -dc | md5sum (slower)':44} {pair_floor_isal:8.2f}")
+    print(f"{'seqstore ingest, paired FASTQ':44} {fastq_seconds:8.2f} {fastq_seconds / pair_floor:6.2f}x "
+          f"(vs igzip {fastq_seconds / pair_floor_isal:.2f}x)")
+    if "samtools BAM" in floors:
+        print(f"{'floor samtools view | md5sum':44} {floors['samtools BAM']:8.2f}")
+        print(f"{'seqstore ingest, BAM':44} {bam_seconds:8.2f} {bam_seconds / floors['samtools BAM']:6.2f}x")
+    else:
+        print(f"{'seqstore ingest, BAM (no samtools floor)':44} {bam_seconds:8.2f}")
+    print(f"{'peak server memory (VmHWM), MB':44} {peak:8.0f}")
+    print(f"{'GetReadSet part 1 (%d MB)' % (part // 1_000_000):44} {download:8.2f} {part / download / 1e6:6.0f} MB/s")
+    print(f"{'plain sequential read of the file':44} {plain_read:8.2f} {length / plain_read / 1e6:6.0f} MB/s")
+    print(f"{'download / plain read throughput':44} {'':8} {(part / download) / (length / plain_read):6.2f}x")
+
+
+if __name__ == "__main__":
+    main()
