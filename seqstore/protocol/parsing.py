@@ -101,6 +101,9 @@ def collect_input(
         elif location == "querystring":
             values = query.get(wire_name)
             if values is None:
+                # botocore sends an empty list as no parameter at all (UntagResource tagKeys=[]).
+                if member.type_name == "list" and name in shape.required_members:
+                    data[name] = []
                 continue
             if member.type_name == "list":
                 data[name] = [_scalar(member.member, v, wire_name, validator) for v in values]
