@@ -38,12 +38,36 @@ def stored_file_names(name: str, file_type: str, paired: bool) -> dict[str, str]
     return {"source1": f"{base}.{extension}", "index": f"{base}.{extension}.{index}"}
 
 
+def imported_file_names(source_files: dict[str, str], file_type: str) -> dict[str, str]:
+    """Object names of an imported read set's files (spec §8): each source keeps its file name
+    (FASTQ, stored gzip-compressed, ends in .gz or .bgz); two FASTQ sources of the same name get
+    `_sourceN` before the extension; the index is `<source file name>.bai|.crai`."""
+    names = {file: safe_file_name(uri.rsplit("/", 1)[-1]) for file, uri in source_files.items() if uri}
+    if file_type != "FASTQ":
+        names["index"] = f"{names['source1']}.{'crai' if file_type == 'CRAM' else 'bai'}"  # none for uBAM
+        return names
+    names = {file: name if name.endswith((".gz", ".bgz")) else f"{name}.gz" for file, name in names.items()}
+    if names.get("source2") != names["source1"]:
+        return names
+
+    def numbered(file: str, name: str) -> str:
+        extension = next(e for e in (".fastq.gz", ".fq.gz", ".gz", ".bgz") if name.endswith(e))
+        return f"{name[: -len(extension)]}_{file}{extension}"
+
+    return {file: numbered(file, name) for file, name in names.items()}
+
+
 def ingest_read_set(
-    ctx: StoreContext, read_set: Any, sources: dict[str, Path], work_dir: Path
+    ctx: StoreContext,
+    read_set: Any,
+    sources: dict[str, Path],
+    work_dir: Path,
+    names: dict[str, str] | None = None,
 ) -> list[StoredFile] | str:
     """Validate and analyse the local source files of a PROCESSING_UPLOAD read set and move its
-    files into the blob store. Returns the stored files after marking the read set ACTIVE, or the
-    failure message after marking it UPLOAD_FAILED."""
+    files into the blob store, under `names` (default: the direct-upload names). Returns the
+    stored files after marking the read set ACTIVE, or the failure message after marking it
+    UPLOAD_FAILED."""
     with ctx.db.read() as connection:
         store = ctx.sequence_stores.require(connection, read_set.sequence_store_id)
     family = store.etag_algorithm_family
@@ -66,7 +90,7 @@ def ingest_read_set(
         with ctx.db.write() as connection:
             ctx.read_sets.mark_failed(connection, read_set.id, message)
         return message
-    names = stored_file_names(read_set.name or read_set.id, read_set.file_type, "source2" in sources)
+    names = names or stored_file_names(read_set.name or read_set.id, read_set.file_type, "source2" in sources)
     prefix = ctx.read_sets.blob_prefix(read_set.sequence_store_id, read_set.id)
     paths = dict(result.stored_paths)
     if result.index_path is not None:

@@ -73,9 +73,11 @@ def enqueue(
     *,
     status: str = "SUBMITTED",
     items: list[dict[str, Any]] | None = None,
+    item_message: str | None = None,
     **fields: Any,
 ) -> str:
-    """Add a runnable job (and its per-source items) inside the caller's transaction; return its id."""
+    """Add a runnable job (and its per-source items, NOT_STARTED with `item_message`) inside the
+    caller's transaction; return its id."""
     timestamp = now()
 
     def _insert(job_id: str) -> str:
@@ -101,7 +103,13 @@ def enqueue(
         connection.execute(
             insert(t.job_items),
             [
-                {"job_id": job_id, "position": i, "source": item, "status": "NOT_STARTED"}
+                {
+                    "job_id": job_id,
+                    "position": i,
+                    "source": item,
+                    "status": "NOT_STARTED",
+                    "status_message": item_message,
+                }
                 for i, item in enumerate(items)
             ],
         )

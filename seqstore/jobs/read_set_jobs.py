@@ -21,7 +21,7 @@ from ..store.common import now
 from ..store.context import StoreContext
 from ..store.read_set_jobs import ACTIVATION, EXPORT, IMPORT
 from . import queue
-from .ingest import ingest_read_set
+from .ingest import imported_file_names, ingest_read_set
 from .objects import ObjectAccessError, ObjectStore
 
 log = logging.getLogger("seqstore.jobs")
@@ -166,7 +166,8 @@ class ImportRunner(ItemJobRunner):
             with ctx.db.write() as connection:
                 ctx.read_sets.mark_failed(connection, read_set.id, str(exc))
             raise ItemFailed(str(exc)) from None
-        outcome = ingest_read_set(ctx, read_set, paths, work_dir)
+        names = imported_file_names(source["sourceFiles"], read_set.file_type)
+        outcome = ingest_read_set(ctx, read_set, paths, work_dir, names)
         if isinstance(outcome, str):
             raise ItemFailed(outcome)
         return None

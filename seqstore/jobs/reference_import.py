@@ -16,6 +16,24 @@ from ..store.references import REFERENCE_IMPORT
 from .objects import ObjectAccessError
 from .read_set_jobs import ItemFailed, ItemJobRunner
 
+# Accepted reference file names (spec references.md §3): FASTA extensions, optionally followed by
+# a gzip/bgzip extension.
+FASTA_EXTENSIONS = (".fasta", ".fa", ".fas", ".fsa", ".faa", ".fna", ".ffn", ".frn", ".mpfa", ".seq", ".txt")
+COMPRESSED_EXTENSIONS = (".gz", ".bgz")
+
+
+def check_extension(uri: str) -> None:
+    """Raises ItemFailed unless the object's name ends in a FASTA extension (optionally .gz/.bgz)."""
+    name = uri.rsplit("/", 1)[-1].lower()
+    for compressed in COMPRESSED_EXTENSIONS:
+        if name.endswith(compressed):
+            name = name[: -len(compressed)]
+            break
+    if not name.endswith(FASTA_EXTENSIONS):
+        raise ItemFailed(
+            f"{uri}: unsupported file extension; name the FASTA .fa, .fasta, .fna, ... (optionally .gz)"
+        )
+
 
 class ReferenceImportRunner(ItemJobRunner):
     kind = REFERENCE_IMPORT
@@ -23,6 +41,7 @@ class ReferenceImportRunner(ItemJobRunner):
     def run_item(self, job: Any, item: Any) -> str | None:
         ctx = self.ctx
         source = item.source
+        check_extension(source["sourceFile"])
         reference_id = item.result_id
         if reference_id is not None:
             with ctx.db.read() as connection:

@@ -96,6 +96,7 @@ class ReadSetJobs:
                 store_id,
                 {},
                 items=items,
+                item_message=ITEM_QUEUED,
                 status_message=JOB_SUBMITTED,
                 role_arn=params.get("roleArn"),
                 destination=params.get("destination"),

@@ -19,6 +19,7 @@ from ..protocol.errors import (
 )
 from .common import Pages, insert_with_new_id, now, page, page_limit, request_hash
 from .context import StoreContext
+from .read_set_jobs import IMPORT as READ_SET_IMPORT
 from .read_sets import PartRange
 
 REFERENCE_IMPORT = "REFERENCE_IMPORT"
@@ -147,6 +148,17 @@ class References:
             if live is not None:
                 raise ConflictException(
                     f"Reference store {store_id} still holds references; delete them first"
+                )
+            # A running import is about to add references (and their files) to this store.
+            running = connection.execute(
+                select(t.jobs.c.id)
+                .where(t.jobs.c.store_id == store_id, t.jobs.c.kind == REFERENCE_IMPORT, t.jobs.c.runnable)
+                .limit(1)
+            ).first()
+            if running is not None:
+                raise ConflictException(
+                    f"Reference store {store_id} has import job {running.id} in progress; "
+                    "delete the store after it ends"
                 )
             reference_ids = select(t.references.c.id).where(t.references.c.reference_store_id == store_id)
             connection.execute(
@@ -284,6 +296,21 @@ class References:
                 raise ConflictException(
                     f"Reference {reference_id} is named by upload {open_upload.id} in progress"
                 )
+            # Sources of read set imports that have not created their read set yet (spec §6).
+            queued = connection.execute(
+                select(t.job_items.c.job_id, t.job_items.c.source)
+                .join(t.jobs, t.jobs.c.id == t.job_items.c.job_id)
+                .where(
+                    t.jobs.c.kind == READ_SET_IMPORT,
+                    t.jobs.c.runnable,
+                    t.job_items.c.status.not_in(("FINISHED", "FAILED")),
+                )
+            ).all()
+            named_by = next((row.job_id for row in queued if (row.source or {}).get("referenceArn") == arn), None)
+            if named_by is not None:
+                raise ConflictException(
+                    f"Reference {reference_id} is named by read set import job {named_by} in progress"
+                )
             connection.execute(
                 update(t.references)
                 .where(t.references.c.id == reference_id)
@@ -357,6 +384,7 @@ class References:
                 store_id,
                 {},
                 items=list(params["sources"]),
+                item_message="The source is queued for the job.",
                 status_message="The job is submitted and will start soon.",
                 role_arn=params["roleArn"],
                 client_token=token,

@@ -1,0 +1,182 @@
+"""Imports from and exports to a real S3-compatible endpoint: moto's server mode runs as a
+separate process on a loopback port, and seqstore is started with SEQSTORE_S3_ENDPOINT_URL
+pointing at it (credentials from the standard AWS environment variables)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from conftest import Server, free_port, make_client
+from job_helpers import (
+    download,
+    fastq_counts,
+    fastq_source,
+    gz,
+    import_and_wait,
+    md5,
+    paired_fastq,
+    unique,
+    wait_for_job,
+)
+
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's S3 in server mode, a real HTTP endpoint in its own process."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"moto server exited with {process.returncode}")
+            try:
+                requests.get(f"{url}/moto-api/", timeout=1)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("moto server did not start in 30 s") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def s3(s3_endpoint: str):  # type: ignore[no-untyped-def]
+    """A boto3 S3 client of the moto endpoint, as the user's own tooling would have."""
+    return boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    ).client("s3", endpoint_url=s3_endpoint)
+
+
+@pytest.fixture(scope="module")
+def s3_server(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """seqstore whose s3:// URIs lead to the moto endpoint."""
+    server = Server(
+        tmp_path_factory.mktemp("s3-seqstore") / "data",
+        extra_env={"SEQSTORE_S3_ENDPOINT_URL": s3_endpoint, **S3_CREDENTIALS},
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_reads_are_imported_from_s3_and_a_missing_key_fails_only_its_source(s3, s3_server: Server) -> None:
+    omics = make_client(s3_server.url)
+    store_id = omics.create_sequence_store(name="from-s3")["id"]
+    bucket = unique("sequencing-runs")
+    s3.create_bucket(Bucket=bucket)
+    r1, r2 = paired_fastq(40, seed=2024)
+    s3.put_object(Bucket=bucket, Key="runs/42/S1_R1.fastq.gz", Body=gz(r1))
+    s3.put_object(Bucket=bucket, Key="runs/42/S1_R2.fastq.gz", Body=gz(r2))
+    missing = f"s3://{bucket}/runs/42/S2_R1.fastq.gz"
+
+    job = import_and_wait(
+        omics,
+        store_id,
+        [
+            fastq_source(
+                f"s3://{bucket}/runs/42/S1_R1.fastq.gz", f"s3://{bucket}/runs/42/S1_R2.fastq.gz", name="S1"
+            ),
+            fastq_source(missing, name="S2"),
+        ],
+    )
+
+    assert job["status"] == "COMPLETED_WITH_FAILURES"
+    good, bad = job["sources"]
+    assert good["status"] == "FINISHED"
+    assert bad["status"] == "FAILED"
+    assert missing in bad["statusMessage"] and "no such object" in bad["statusMessage"]
+    metadata = omics.get_read_set_metadata(sequenceStoreId=store_id, id=good["readSetId"])
+    assert metadata["etag"] == {"algorithm": "FASTQ_MD5up", "source1": md5(r1), "source2": md5(r2)}
+    assert metadata["sequenceInformation"]["totalReadCount"] == fastq_counts(r1, r2)[0]
+    assert download(omics, store_id, good["readSetId"], "SOURCE1") == gz(r1)
+    assert download(omics, store_id, good["readSetId"], "SOURCE2") == gz(r2)
+    assert (
+        omics.get_read_set_metadata(sequenceStoreId=store_id, id=bad["readSetId"])["status"]
+        == "UPLOAD_FAILED"
+    )
+    # Nothing of the fetched objects is left in the server's work area.
+    assert not any(p.is_file() for p in (s3_server.data_dir / "work").rglob("*"))
+
+
+def test_read_sets_are_exported_to_an_s3_bucket(s3, s3_server: Server) -> None:
+    omics = make_client(s3_server.url)
+    store_id = omics.create_sequence_store(name="to-s3")["id"]
+    source_bucket, export_bucket = unique("runs"), unique("exports")
+    s3.create_bucket(Bucket=source_bucket)
+    s3.create_bucket(Bucket=export_bucket)
+    r1, r2 = paired_fastq(25, seed=77)
+    s3.put_object(Bucket=source_bucket, Key="R1.fastq.gz", Body=gz(r1))
+    s3.put_object(Bucket=source_bucket, Key="R2.fastq.gz", Body=gz(r2))
+    imported = import_and_wait(
+        omics,
+        store_id,
+        [fastq_source(f"s3://{source_bucket}/R1.fastq.gz", f"s3://{source_bucket}/R2.fastq.gz")],
+    )
+    read_set_id = imported["sources"][0]["readSetId"]
+    metadata = omics.get_read_set_metadata(sequenceStoreId=store_id, id=read_set_id)
+
+    started = omics.start_read_set_export_job(
+        sequenceStoreId=store_id,
+        destination=f"s3://{export_bucket}/delivery/",
+        roleArn="arn:aws:iam::123456789012:role/OmicsExport",
+        sources=[{"readSetId": read_set_id}],
+    )
+    job = wait_for_job(omics, "get_read_set_export_job", store_id, started["id"])
+
+    assert job["status"] == "COMPLETED", job
+    expected = {}
+    for file, source in (("source1", "SOURCE1"), ("source2", "SOURCE2")):
+        name = Path(metadata["files"][file]["s3Access"]["s3Uri"]).name
+        expected[f"delivery/{read_set_id}/{name}"] = download(omics, store_id, read_set_id, source)
+    listed = s3.list_objects_v2(Bucket=export_bucket)["Contents"]
+    assert sorted(o["Key"] for o in listed) == sorted(expected)
+    for key, data in expected.items():
+        assert s3.get_object(Bucket=export_bucket, Key=key)["Body"].read() == data, key
+
+
+def test_an_export_to_an_s3_bucket_that_does_not_exist_fails(s3, s3_server: Server) -> None:
+    omics = make_client(s3_server.url)
+    store_id = omics.create_sequence_store(name="to-nowhere")["id"]
+    bucket = unique("runs")
+    s3.create_bucket(Bucket=bucket)
+    r1, _ = paired_fastq(5, seed=78)
+    s3.put_object(Bucket=bucket, Key="R1.fastq.gz", Body=gz(r1))
+    imported = import_and_wait(omics, store_id, [fastq_source(f"s3://{bucket}/R1.fastq.gz")])
+    assert imported["status"] == "COMPLETED"
+    missing = unique("no-such-bucket")
+
+    started = omics.start_read_set_export_job(
+        sequenceStoreId=store_id,
+        destination=f"s3://{missing}/",
+        roleArn="arn:aws:iam::123456789012:role/OmicsExport",
+        sources=[{"readSetId": imported["sources"][0]["readSetId"]}],
+    )
+    job = wait_for_job(omics, "get_read_set_export_job", store_id, started["id"])
+
+    assert job["status"] == "FAILED"
+    assert missing in job["readSets"][0]["statusMessage"]
+    assert missing not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
