@@ -9,6 +9,8 @@ from pathlib import Path
 
 from .config import Settings
 
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
@@ -18,20 +20,46 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.host = args.host
     settings.port = args.port
+    if args.auth:
+        settings.auth = args.auth
+    if settings.auth == "none" and not (settings.host.startswith("127.") or settings.host in LOOPBACK_HOSTS):
+        print(
+            f"refusing --auth none on {settings.host}: without signatures anyone who can reach the port "
+            "could read and delete data; bind to 127.0.0.1 or keep --auth sigv4",
+            file=sys.stderr,
+        )
+        return 2
     store = build_store(settings)
+    credentials = ""
+    if settings.auth == "none":
+        credentials = "  (signatures are not checked: --auth none; any credentials work)\n"
+    elif store.keys.env_key is not None:
+        key = store.keys.env_key
+        credentials = (
+            f"  export AWS_ACCESS_KEY_ID={key.access_key_id} AWS_SECRET_ACCESS_KEY={key.secret_access_key}\n"
+        )
+    elif store.keys.count_active() == 0:
+        key = store.keys.create(name="first key")
+        credentials = (
+            f"  export AWS_ACCESS_KEY_ID={key.access_key_id} AWS_SECRET_ACCESS_KEY={key.secret_access_key}\n"
+            "  (a new key, shown once; more with `seqstore keys create`)\n"
+        )
+    else:
+        credentials = (
+            f"  export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...   "
+            f"({store.keys.count_active()} keys: `seqstore keys list`, `seqstore keys create`)\n"
+        )
     app = create_app(store, workers=settings.workers)
     url = f"http://{settings.host}:{settings.port}"
     print(
         f"seqstore is serving the HealthOmics storage API at {url}\n"
         f"  data:     {settings.data_dir.resolve()}\n"
         f"  database: {_redact(settings.resolved_database_url())}\n"
-        f"  region:   {settings.region}   account: {settings.account_id}\n"
+        f"  region:   {settings.region}   account: {settings.account_id}   auth: {settings.auth}\n"
         "\nPoint boto3, the AWS CLI or aws-healthomics-tools at it with:\n"
         f"  export AWS_ENDPOINT_URL_OMICS={url}\n"
         "  export AWS_DISABLE_HOST_PREFIX_INJECTION=true\n"
-        f"  export AWS_DEFAULT_REGION={settings.region}\n"
-        f"  export AWS_ACCESS_KEY_ID={settings.access_key_id} "
-        f"AWS_SECRET_ACCESS_KEY={settings.secret_access_key}\n",
+        f"  export AWS_DEFAULT_REGION={settings.region}\n" + credentials,
         flush=True,
     )
     uvicorn.run(
@@ -42,6 +70,29 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         timeout_keep_alive=30,
     )
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from .api.app import build_store
+
+    store = build_store(_settings(args))
+    if args.keys_command == "create":
+        key = store.keys.create(name=args.name, read_only=args.read_only)
+        kind = "read-only " if args.read_only else ""
+        print(f"# new {kind}key {key.access_key_id}; the secret is shown only now")
+        print(f"export AWS_ACCESS_KEY_ID={key.access_key_id}")
+        print(f"export AWS_SECRET_ACCESS_KEY={key.secret_access_key}")
+    elif args.keys_command == "list":
+        for row in store.keys.list_keys():
+            state = f"revoked {row['revoked']:%Y-%m-%d %H:%M}" if row["revoked"] else "active"
+            access = "read-only" if row["readOnly"] else "read-write"
+            print(f"{row['accessKeyId']}  {access:10}  {state:24}  {row['name'] or ''}")
+    elif args.keys_command == "revoke":
+        if not store.keys.revoke(args.access_key_id):
+            print(f"no active key {args.access_key_id}", file=sys.stderr)
+            return 1
+        print(f"revoked {args.access_key_id} (servers stop accepting it within seconds)")
     return 0
 
 
@@ -115,8 +166,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.database_url,
         help="SQLAlchemy URL of the metadata database (env SEQSTORE_DATABASE_URL; default: SQLite in the data dir)",
     )
+    serve.add_argument(
+        "--auth",
+        choices=["sigv4", "none"],
+        default=None,
+        help="verify AWS SigV4 signatures (default) or not; 'none' only on a loopback address (env SEQSTORE_AUTH)",
+    )
     _common_options(serve, defaults)
     serve.set_defaults(run=_serve)
+    keys = commands.add_parser("keys", help="manage the access keys clients sign requests with")
+    keys.add_argument(
+        "--data-dir", default=str(defaults.data_dir), help="as for serve (env SEQSTORE_DATA_DIR)"
+    )
+    keys.add_argument(
+        "--database-url", default=defaults.database_url, help="as for serve (env SEQSTORE_DATABASE_URL)"
+    )
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_commands.add_parser("create", help="create a key and print its export lines")
+    create.add_argument(
+        "--read-only", action="store_true", help="the key may call Get*/List* operations only"
+    )
+    create.add_argument("--name", help="a note saying whose key it is")
+    keys_commands.add_parser("list", help="list keys (never their secrets)")
+    revoke = keys_commands.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("access_key_id")
+    keys.set_defaults(run=_keys, buckets_dir=None, workers=None, log_level="warning")
     worker = commands.add_parser(
         "worker", help="run job workers only (imports, exports, activations, ingestion)"
     )

@@ -26,10 +26,11 @@ class Settings:
     database_url: str = field(default_factory=lambda: _env("SEQSTORE_DATABASE_URL", ""))
     region: str = field(default_factory=lambda: _env("SEQSTORE_REGION", "us-east-1"))
     account_id: str = field(default_factory=lambda: _env("SEQSTORE_ACCOUNT_ID", "123456789012"))
-    access_key_id: str = field(default_factory=lambda: _env("SEQSTORE_ACCESS_KEY_ID", "seqstore"))
-    secret_access_key: str = field(
-        default_factory=lambda: _env("SEQSTORE_SECRET_ACCESS_KEY", "seqstore-secret")
-    )
+    # One signing key from the environment, for simple setups (others live in the database).
+    access_key_id: str = field(default_factory=lambda: _env("SEQSTORE_ACCESS_KEY_ID", ""))
+    secret_access_key: str = field(default_factory=lambda: _env("SEQSTORE_SECRET_ACCESS_KEY", ""))
+    # "sigv4" verifies every request's signature; "none" (loopback only) does not.
+    auth: str = field(default_factory=lambda: _env("SEQSTORE_AUTH", "sigv4"))
     # The bucket name that `s3Uri` values use for files kept in the local blob directory.
     blob_bucket: str = field(default_factory=lambda: _env("SEQSTORE_BLOB_BUCKET", "seqstore"))
     workers: int = field(default_factory=lambda: int(_env("SEQSTORE_WORKERS", str(os.cpu_count() or 2))))

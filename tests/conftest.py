@@ -37,7 +37,9 @@ class Server:
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
 
     def start(self) -> None:
-        env = {**os.environ, **self.extra_env}
+        # The signing key the test clients use (client_env); tests may override it.
+        env = {**os.environ, "SEQSTORE_ACCESS_KEY_ID": "seqstore",
+               "SEQSTORE_SECRET_ACCESS_KEY": "seqstore-secret", **self.extra_env}
         self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(self.port),

@@ -208,3 +208,11 @@ def test_untagging_more_than_50_keys_at_once_is_refused_by_the_model(omics, arn:
     with pytest.raises(omics.exceptions.ValidationException) as excinfo:
         omics.untag_resource(resourceArn=arn, tagKeys=[f"k{i}" for i in range(51)])
     assert "tagKeys" in message(excinfo)
+
+
+def test_untagging_with_an_empty_key_list_changes_nothing(omics, store_id) -> None:  # type: ignore[no-untyped-def]
+    """botocore sends tagKeys=[] as no query parameter at all; the call must still succeed."""
+    arn = omics.get_sequence_store(id=store_id)["arn"]
+    omics.tag_resource(resourceArn=arn, tags={"team": "genomics"})
+    omics.untag_resource(resourceArn=arn, tagKeys=[])
+    assert omics.list_tags_for_resource(resourceArn=arn)["tags"] == {"team": "genomics"}

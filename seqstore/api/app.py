@@ -10,7 +10,9 @@ from ..blobs.local import LocalBlobStore
 from ..config import Settings
 from ..db.engine import Database
 from ..jobs.runners import build_worker, recover
+from ..protocol.auth import AccessKey, SigV4Verifier
 from ..protocol.dispatch import Dispatcher
+from ..store.access_keys import AccessKeys, load_master_key
 from ..store.context import StoreContext
 from . import read_set_jobs, read_sets, references, sequence_stores, tags, uploads
 
@@ -24,12 +26,39 @@ def build_store(settings: Settings) -> StoreContext:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url())
     db.migrate()
-    return StoreContext(settings, db, LocalBlobStore(settings.blob_dir))
+    env_key = None
+    if settings.access_key_id and settings.secret_access_key:
+        env_key = AccessKey(settings.access_key_id, settings.secret_access_key, name="environment")
+    keys = AccessKeys(db, load_master_key(settings.data_dir), env_key)
+    return StoreContext(settings, db, LocalBlobStore(settings.blob_dir), keys)
+
+
+def resource_arn(store: StoreContext, operation: str, labels: dict[str, str]) -> str | None:
+    """The ARN of the resource a request names, for the audit log."""
+    arns = store.arns
+    if "resourceArn" in labels or "s3AccessPointArn" in labels:
+        return labels.get("resourceArn") or labels.get("s3AccessPointArn")
+    if "sequenceStoreId" in labels:
+        if operation in ("GetReadSetMetadata", "GetReadSet") and "id" in labels:
+            return arns.read_set(labels["sequenceStoreId"], labels["id"])
+        return arns.sequence_store(labels["sequenceStoreId"])
+    if "referenceStoreId" in labels:
+        if operation in ("GetReferenceMetadata", "GetReference", "DeleteReference") and "id" in labels:
+            return arns.reference(labels["referenceStoreId"], labels["id"])
+        return arns.reference_store(labels["referenceStoreId"])
+    if "id" in labels:
+        return (
+            arns.sequence_store(labels["id"])
+            if "SequenceStore" in operation
+            else arns.reference_store(labels["id"])
+        )
+    return None
 
 
 def create_app(store: StoreContext, *, workers: int = 0) -> Dispatcher:
     """The ASGI application serving the storage API on `store`, with `workers` job threads in
-    this process (0: jobs are left to `seqstore worker` processes)."""
+    this process (0: jobs are left to `seqstore worker` processes). Requests must be signed with
+    SigV4 unless the settings say `auth = none`."""
     handlers: dict[str, Any] = {}
     for module in HANDLER_MODULES:
         for operation, function in module.HANDLERS.items():
@@ -50,9 +79,14 @@ def create_app(store: StoreContext, *, workers: int = 0) -> Dispatcher:
             worker.stop()
         store.db.dispose()
 
+    verifier = (
+        None if store.settings.auth == "none" else SigV4Verifier(store.keys.lookup, store.settings.region)
+    )
     return Dispatcher(
         handlers,
         internal_routes={"/_seqstore/health": health},
         on_startup=startup,
         on_shutdown=shutdown,
+        verifier=verifier,
+        resource_of=functools.partial(resource_arn, store),
     )

@@ -258,3 +258,16 @@ s3_access_policies = Table(
     Column("update_time", UtcDateTime, nullable=False),
     UniqueConstraint("store_id", "store_type"),
 )
+
+# Signing keys. The secret is encrypted with the server's master key (kept outside the
+# database), so a copy of the database alone cannot sign requests.
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("access_key_id", String(128), primary_key=True),
+    Column("name", String(255)),
+    Column("secret_encrypted", Text, nullable=False),
+    Column("read_only", Boolean, nullable=False),
+    Column("creation_time", UtcDateTime, nullable=False),
+    Column("revoked_time", UtcDateTime),
+)

@@ -12,18 +12,29 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.model import OperationModel
 
-from .errors import NotSupportedOperationException, ServiceError, ValidationException
+from .auth import AccessKey, SigV4Verifier, declared_body_hash
+from .errors import (
+    AccessDeniedException,
+    NotSupportedOperationException,
+    RequestTimeoutException,
+    ServiceError,
+    ValidationException,
+)
 from .model import storage_operations
 from .parsing import collect_input, has_json_body, parse_body_json, parse_query, payload_member
 from .routing import Router
 from .serialize import error_body, serialize_output
-from .streams import RequestBody, ResponseStream
+from .streams import RequestBody, ResponseStream, receive_within
 
 log = logging.getLogger("seqstore.requests")
+audit_log = logging.getLogger("seqstore.audit")
+# Operations a read-only key may call.
+READ_ONLY_PREFIXES = ("Get", "List")
 
 Handler = Callable[..., Any]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -49,6 +60,10 @@ class Dispatcher:
         on_startup: Callable[[], None] | None = None,
         on_shutdown: Callable[[], None] | None = None,
         threads: int = 16,
+        verifier: SigV4Verifier | None = None,
+        resource_of: Callable[[str, dict[str, str]], str | None] | None = None,
+        audit: bool = True,
+        body_timeout: float = 60.0,
     ) -> None:
         operations = storage_operations()
         known = {op.name for op in operations}
@@ -61,6 +76,10 @@ class Dispatcher:
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="seqstore-api")
+        self.verifier = verifier
+        self.resource_of = resource_of
+        self.audit = audit
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -92,38 +111,60 @@ class Dispatcher:
         started = time.perf_counter()
         method = scope["method"]
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        raw_query = scope.get("query_string", b"").decode("latin-1")
         status = 500
         operation_name = "-"
+        labels: dict[str, str] = {}
+        key: AccessKey | None = None
         body: RequestBody | None = None
+        bytes_in = 0
+        bytes_out = 0
         response_started = False
 
         async def tracked_send(message: dict[str, Any]) -> None:
-            nonlocal response_started
+            nonlocal response_started, bytes_out
             response_started = True
+            bytes_out += len(message.get("body", b""))
             await send(message)
 
         try:
             internal = self.internal_routes.get(raw_path)
             if internal is not None:
                 status, payload = internal()
-                await _send_json(send, status, json.dumps(payload).encode(), request_id)
+                await _send_json(tracked_send, status, json.dumps(payload).encode(), request_id)
                 return
             operation, labels = self.router.match(method, raw_path)
             operation_name = operation.name
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            payload_name = payload_member(operation)
+            raw_body: bytes | None = None
+            if payload_name:
+                body = RequestBody(
+                    receive,
+                    _content_length(headers),
+                    timeout=self.body_timeout,
+                    expected_sha256=declared_body_hash(headers),
+                )
+            else:
+                raw_body = await _read_body(receive, headers, self.body_timeout)
+                bytes_in = len(raw_body)
+            if self.verifier is not None:
+                key = self.verifier.verify(method, raw_path, raw_query, headers, raw_body)
+                if key.read_only and not operation.name.startswith(READ_ONLY_PREFIXES):
+                    raise AccessDeniedException(
+                        f"Access key {key.access_key_id} is read-only and may not call {operation.name}"
+                    )
             handler = self.handlers.get(operation.name)
             if handler is None:
                 raise NotSupportedOperationException(
                     f"{operation.name} is not implemented by this seqstore server yet"
                 )
-            query = parse_query(scope.get("query_string", b"").decode("latin-1"))
-            payload_name = payload_member(operation)
-            if payload_name:
-                body = RequestBody(receive, _content_length(headers))
+            query = parse_query(raw_query)
+            if body is not None and payload_name:
                 raw_input, validator = collect_input(operation, labels, query, headers, {})
                 raw_input[payload_name] = body
             else:
-                json_body = await _read_json_body(receive, headers, has_json_body(operation))
+                json_body = _parse_body(raw_body or b"", headers, has_json_body(operation))
                 raw_input, validator = collect_input(operation, labels, query, headers, json_body)
             params = validator.check(operation.input_shape, raw_input, "") if operation.input_shape else {}
             validator.raise_if_failed()
@@ -138,32 +179,44 @@ class Dispatcher:
             if response_started:
                 raise
             status = exc.status
-            if body is not None and exc.status < 500:
+            if body is not None and exc.status < 500 and not isinstance(exc, RequestTimeoutException):
                 # Leave the connection usable: the client is still sending the part.
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(body.drain(), timeout=30)
-            await _send_error(send, exc.status, exc.code, exc.message, request_id)
+            await _send_error(tracked_send, exc.status, exc.code, exc.message, request_id)
         except Exception:
             log.exception("internal error in %s (request id %s)", operation_name, request_id)
             if response_started:
                 raise  # the status line is out; the server closes the connection mid-body
             status = 500
             await _send_error(
-                send,
+                tracked_send,
                 500,
                 "InternalServerException",
                 f"An internal error occurred; quote request id {request_id} when reporting it",
                 request_id,
             )
         finally:
-            log.debug(
-                "%s %s %s %d %.1fms",
-                request_id,
-                operation_name,
-                raw_path,
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
+            if body is not None:
+                bytes_in = body.received
+            if self.audit and operation_name != "-" or status >= 400:
+                audit_log.info(
+                    json.dumps(
+                        {
+                            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                            "requestId": request_id,
+                            "accessKeyId": key.access_key_id if key else None,
+                            "operation": operation_name,
+                            "resource": self.resource_of(operation_name, labels)
+                            if self.resource_of
+                            else raw_path,
+                            "status": status,
+                            "bytesIn": bytes_in,
+                            "bytesOut": bytes_out,
+                            "latencyMs": round((time.perf_counter() - started) * 1000, 2),
+                        }
+                    )
+                )
 
     async def _send_output(
         self, send: Send, operation: OperationModel, status: int, output: dict[str, Any], request_id: str
@@ -204,8 +257,8 @@ def _content_length(headers: dict[str, str]) -> int | None:
     return length
 
 
-async def _read_json_body(receive: Receive, headers: dict[str, str], expects_json: bool) -> dict[str, Any]:
-    """Read a small JSON body, refusing more than MAX_JSON_BODY before reading it whole."""
+async def _read_body(receive: Receive, headers: dict[str, str], timeout: float) -> bytes:
+    """Read a small (JSON) body, refusing more than MAX_JSON_BODY before reading it whole."""
     length = _content_length(headers)
     if length is not None and length > MAX_JSON_BODY:
         raise ValidationException(
@@ -214,7 +267,7 @@ async def _read_json_body(receive: Receive, headers: dict[str, str], expects_jso
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        message = await receive_within(receive, timeout)
         if message["type"] == "http.disconnect":
             raise ValidationException("The connection closed before the request body was received")
         chunk = message.get("body", b"")
@@ -223,8 +276,10 @@ async def _read_json_body(receive: Receive, headers: dict[str, str], expects_jso
             raise ValidationException(f"The request body exceeds {MAX_JSON_BODY} bytes")
         chunks.append(chunk)
         if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
+            return b"".join(chunks)
+
+
+def _parse_body(body: bytes, headers: dict[str, str], expects_json: bool) -> dict[str, Any]:
     if not body.strip() and not expects_json:
         return {}
     return parse_body_json(body, headers.get("content-type"))

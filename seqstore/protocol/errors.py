@@ -47,6 +47,10 @@ class NotSupportedOperationException(ServiceError):
     code = "NotSupportedOperationException"
 
 
+class RequestTimeoutException(ServiceError):
+    code = "RequestTimeoutException"
+
+
 class InternalServerException(ServiceError):
     code = "InternalServerException"
 

@@ -53,7 +53,11 @@ def serializer_for(shape: Any) -> Serializer:
         return (lambda value: list(value)) if item is _identity else (lambda value: [item(v) for v in value])
     if kind == "map":
         item = serializer_for(shape.value)
-        return (lambda value: dict(value)) if item is _identity else (lambda value: {k: item(v) for k, v in value.items()})
+        return (
+            (lambda value: dict(value))
+            if item is _identity
+            else (lambda value: {k: item(v) for k, v in value.items()})
+        )
     if kind == "timestamp":
         return format_timestamp
     if kind == "blob":

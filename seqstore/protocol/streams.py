@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ValidationException
+from .errors import RequestTimeoutException, ServiceError, ValidationException
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+async def receive_within(receive: Receive, timeout: float) -> dict[str, Any]:
+    """The next ASGI message, or RequestTimeoutException when a stalled client sends nothing."""
+    try:
+        return await asyncio.wait_for(receive(), timeout)
+    except TimeoutError:
+        raise RequestTimeoutException(f"No request body bytes arrived for {timeout:.0f} seconds") from None
 
 
 class IncompleteBody(ValidationException):
@@ -19,9 +29,20 @@ class RequestBody:
     """The body of a request with a streaming payload, read chunk by chunk, never whole.
     `content_length` is None for chunked requests."""
 
-    def __init__(self, receive: Receive, content_length: int | None) -> None:
+    def __init__(
+        self,
+        receive: Receive,
+        content_length: int | None,
+        *,
+        timeout: float = 60.0,
+        expected_sha256: str | None = None,
+    ) -> None:
         self._receive = receive
         self.content_length = content_length
+        self.timeout = timeout
+        # A body that signed its hash (not UNSIGNED-PAYLOAD) must match it.
+        self._expected_sha256 = expected_sha256
+        self._hash = hashlib.sha256() if expected_sha256 else None
         self.received = 0
         self._done = False
 
@@ -29,7 +50,7 @@ class RequestBody:
         """Yield the body's chunks; raise IncompleteBody if the client went away early or sent a
         body that disagrees with its Content-Length."""
         while not self._done:
-            message = await self._receive()
+            message = await receive_within(self._receive, self.timeout)
             if message["type"] == "http.disconnect":
                 raise IncompleteBody(
                     f"The connection closed after {self.received} of "
@@ -38,12 +59,20 @@ class RequestBody:
             chunk = message.get("body", b"")
             if chunk:
                 self.received += len(chunk)
+                if self._hash is not None:
+                    self._hash.update(chunk)
                 yield chunk
             if not message.get("more_body", False):
                 self._done = True
         if self.content_length is not None and self.received != self.content_length:
             raise IncompleteBody(
                 f"Received {self.received} bytes but Content-Length said {self.content_length}"
+            )
+        if self._hash is not None and self._hash.hexdigest() != self._expected_sha256:
+            raise ServiceError(
+                "The body does not match its signed X-Amz-Content-SHA256",
+                code="InvalidSignatureException",
+                status=403,
             )
 
     async def drain(self) -> None:

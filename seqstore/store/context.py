@@ -12,6 +12,7 @@ from ..blobs.local import LocalBlobStore
 from ..config import Settings
 from ..db import schema as t
 from ..db.engine import Database
+from .access_keys import AccessKeys
 from .common import Arns
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ class StoreContext:
     """Everything the domain needs, passed in rather than imported, so tests and scale-out
     deployments assemble the same service with other parts."""
 
-    def __init__(self, settings: Settings, db: Database, blobs: LocalBlobStore) -> None:
+    def __init__(self, settings: Settings, db: Database, blobs: LocalBlobStore, keys: AccessKeys) -> None:
         from .read_set_jobs import ReadSetJobs
         from .read_sets import ReadSets
         from .references import References
@@ -38,6 +39,7 @@ class StoreContext:
         self.settings = settings
         self.db = db
         self.blobs = blobs
+        self.keys = keys
         self.arns = Arns(settings.region, settings.account_id)
         self.tags: Tags = Tags(self)
         self.sequence_stores: SequenceStores = SequenceStores(self)
