@@ -14,11 +14,11 @@ from ..protocol.auth import AccessKey, SigV4Verifier
 from ..protocol.dispatch import Dispatcher
 from ..store.access_keys import AccessKeys, load_master_key
 from ..store.context import StoreContext
-from . import read_set_jobs, read_sets, references, sequence_stores, tags, uploads
+from . import read_set_jobs, read_sets, references, s3_access, sequence_stores, tags, uploads
 
 log = logging.getLogger("seqstore")
 
-HANDLER_MODULES = (sequence_stores, read_sets, uploads, read_set_jobs, references, tags)
+HANDLER_MODULES = (sequence_stores, read_sets, uploads, read_set_jobs, references, s3_access, tags)
 
 
 def build_store(settings: Settings) -> StoreContext:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .read_set_jobs import ReadSetJobs
     from .read_sets import ReadSets
     from .references import References
+    from .s3_access import S3AccessPolicies
     from .sequence_stores import SequenceStores
     from .tags import Tags
     from .uploads import Uploads
@@ -32,6 +33,7 @@ class StoreContext:
         from .read_set_jobs import ReadSetJobs
         from .read_sets import ReadSets
         from .references import References
+        from .s3_access import S3AccessPolicies
         from .sequence_stores import SequenceStores
         from .tags import Tags
         from .uploads import Uploads
@@ -47,6 +49,7 @@ class StoreContext:
         self.uploads: Uploads = Uploads(self)
         self.read_set_jobs: ReadSetJobs = ReadSetJobs(self)
         self.references: References = References(self)
+        self.s3_access: S3AccessPolicies = S3AccessPolicies(self)
         # Set by whoever runs workers in this process, so new jobs start without waiting for a poll.
         self.wake_workers: Callable[[], None] = lambda: None
 

@@ -186,6 +186,11 @@ class SequenceStores:
             arn = self.ctx.arns.sequence_store(store_id)
             connection.execute(delete(t.tags).where(t.tags.c.resource_arn.startswith(arn + "/")))
             connection.execute(delete(t.tags).where(t.tags.c.resource_arn == arn))
+            connection.execute(
+                delete(t.s3_access_policies).where(
+                    t.s3_access_policies.c.store_id == store_id, t.s3_access_policies.c.store_type == "SEQUENCE_STORE"
+                )
+            )
             connection.execute(delete(t.sequence_stores).where(t.sequence_stores.c.id == store_id))
         return {}
 

@@ -1,0 +1,85 @@
+"""S3 access policies of sequence stores, keyed by the store's access point ARN. seqstore
+records and returns them; it does not enforce them (there is no S3 access point to guard)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+
+from ..db import schema as t
+from ..protocol.errors import ResourceNotFoundException, ValidationException
+from .common import now
+from .context import StoreContext
+
+MAX_POLICY_BYTES = 15 * 1024  # fixed quota (quotas.md)
+
+
+class S3AccessPolicies:
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+
+    def _store_id(self, connection: Any, arn: str) -> str:
+        """The sequence store whose access point `arn` names, or ResourceNotFoundException."""
+        settings = self.ctx.settings
+        prefix = f"arn:aws:s3:{settings.region}:{settings.account_id}:accesspoint/{settings.account_id}-"
+        store_id = arn[len(prefix) :] if arn.startswith(prefix) else ""
+        if (
+            not store_id.isdigit()
+            or connection.execute(
+                select(t.sequence_stores.c.id).where(t.sequence_stores.c.id == store_id)
+            ).first()
+            is None
+        ):
+            raise ResourceNotFoundException(f"No store has the S3 access point {arn}")
+        return store_id
+
+    def put(self, arn: str, policy: str) -> dict[str, Any]:
+        if len(policy.encode()) > MAX_POLICY_BYTES:
+            raise ValidationException(f"'s3AccessPolicy': at most {MAX_POLICY_BYTES} bytes")
+        try:
+            json.loads(policy)
+        except ValueError as exc:
+            raise ValidationException(f"'s3AccessPolicy': not valid JSON ({exc})") from None
+        with self.ctx.db.write() as connection:
+            store_id = self._store_id(connection, arn)
+            connection.execute(
+                delete(t.s3_access_policies).where(t.s3_access_policies.c.s3_access_point_arn == arn)
+            )
+            connection.execute(
+                insert(t.s3_access_policies).values(
+                    s3_access_point_arn=arn,
+                    store_id=store_id,
+                    store_type="SEQUENCE_STORE",
+                    policy=policy,
+                    update_time=now(),
+                )
+            )
+        return {"s3AccessPointArn": arn, "storeId": store_id, "storeType": "SEQUENCE_STORE"}
+
+    def get(self, arn: str) -> dict[str, Any]:
+        with self.ctx.db.read() as connection:
+            self._store_id(connection, arn)
+            row = connection.execute(
+                select(t.s3_access_policies).where(t.s3_access_policies.c.s3_access_point_arn == arn)
+            ).first()
+        if row is None:
+            raise ResourceNotFoundException(f"No S3 access policy is set on {arn}")
+        return {
+            "s3AccessPointArn": arn,
+            "storeId": row.store_id,
+            "storeType": row.store_type,
+            "updateTime": row.update_time,
+            "s3AccessPolicy": row.policy,
+        }
+
+    def delete(self, arn: str) -> dict[str, Any]:
+        with self.ctx.db.write() as connection:
+            self._store_id(connection, arn)
+            result = connection.execute(
+                delete(t.s3_access_policies).where(t.s3_access_policies.c.s3_access_point_arn == arn)
+            )
+        if not result.rowcount:
+            raise ResourceNotFoundException(f"No S3 access policy is set on {arn}")
+        return {}
