@@ -3,11 +3,16 @@
 One streamed pass per source. ISA-L decompresses in its own thread, a ChunkHasher hashes in
 another, and this thread checks records a whole chunk at a time with C-level bytes operations
 (split, translate, map) rather than a Python loop per record; only a chunk that fails a check is
-walked record by record to name the first bad one. Paired sources run in two threads.
+walked record by record to name the first bad one. Of a pair, source2 is scanned at the same
+time in a child process (its own GIL), and the read names are compared through running hashes.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -59,7 +64,7 @@ def ingest_fastq(source1: Path, source2: Path | None, family: str, work_dir: Pat
     paired = len(sources) == 2
 
     if paired:
-        scans = _scan_in_parallel(sources, factory, work_dir)
+        scans = _scan_in_parallel(sources, factory, work_dir, family)
         _check_pair(sources, scans)
     else:
         scans = {"source1": _scan_source("source1", sources["source1"], factory, work_dir, False, None)}
@@ -76,26 +81,78 @@ def ingest_fastq(source1: Path, source2: Path | None, family: str, work_dir: Pat
 
 
 def _scan_in_parallel(
-    sources: dict[str, Path], factory: Callable[[], Any], work_dir: Path
+    sources: dict[str, Path], factory: Callable[[], Any], work_dir: Path, family: str
 ) -> dict[str, _SourceScan]:
-    """Scans both sources at once; the first failure stops the other and is raised."""
-    cancel = threading.Event()
+    """Scans source1 in this process and source2 in a child process at the same time.
 
-    def scan(name: str) -> _SourceScan:
+    Checking records holds the GIL, so two scanning threads in one process take turns; a child
+    has its own interpreter and the two sources really use both cores. The first failure stops
+    the other scan and is raised.
+    """
+    cancel = threading.Event()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, "source2", str(sources["source2"]), family, str(work_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=_child_environment(),
+    )
+
+    def wait_for_child() -> _SourceScan:
+        out, err = child.communicate()
+        if cancel.is_set():
+            raise _Cancelled()
         try:
-            return _scan_source(name, sources[name], factory, work_dir, True, cancel)
+            if child.returncode:
+                raise RuntimeError(f"FASTQ scan of source2 failed: {err.decode(errors='replace')[-2000:]}")
+            report = json.loads(out)
+            if "error" in report:
+                raise IngestError(report["error"])
+            return _SourceScan(**{**report, "stored_path": Path(report["stored_path"])})
         except BaseException:
             cancel.set()
             raise
 
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-fastq") as pool:
-        futures = {name: pool.submit(scan, name) for name in sources}
-    failures = [f.exception() for f in futures.values()]
-    # Report a real problem in source order, never the other source's cancellation.
-    for failure in failures:
-        if failure is not None and not isinstance(failure, _Cancelled):
-            raise failure
-    return {name: future.result() for name, future in futures.items()}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-fastq") as pool:
+        second = pool.submit(wait_for_child)
+        try:
+            first = _scan_source("source1", sources["source1"], factory, work_dir, True, cancel)
+        except BaseException as failure:
+            cancel.set()
+            child.kill()
+            second.exception()  # wait for the child to be reaped
+            # A killed child cannot remove its half-written gzip copy of a plain source2.
+            for leftover in ("source2.fastq.gz", "source2.compressed.fastq.gz"):
+                partial = Path(work_dir) / leftover
+                if partial.exists() and partial.resolve() != sources["source2"].resolve():
+                    partial.unlink()
+            if isinstance(failure, _Cancelled):
+                second.result()  # source2 failed first: raise its error
+            raise
+    return {"source1": first, "source2": second.result()}
+
+
+# The child that scans source2: prints its _SourceScan (or the IngestError message) as JSON.
+_CHILD = """
+import json, sys
+from pathlib import Path
+from seqstore.genomics.fastq import IngestError, _scan_source, hash_factory
+name, path, family, work_dir = sys.argv[1:5]
+try:
+    scan = _scan_source(name, Path(path), hash_factory(family), Path(work_dir), True, None)
+    report = {**vars(scan), "stored_path": str(scan.stored_path)}
+except IngestError as error:
+    report = {"error": str(error)}
+sys.stdout.write(json.dumps(report))
+"""
+
+
+def _child_environment() -> dict[str, str]:
+    """Returns this process's environment with seqstore importable, however it was found here."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    return env
 
 
 def _check_pair(sources: dict[str, Path], scans: dict[str, _SourceScan]) -> None:
@@ -130,7 +187,8 @@ def _require_fastq(name: str, sniffed: Sniffed) -> None:
         raise IngestError(f"{name}: the file is empty (0 bytes); expected gzip-compressed FASTQ")
     wrong_container = sniffed.container not in ("gzip", "bgzf", "plain")
     head = sniffed.head
-    not_fastq = bool(head) and (not head.startswith(b"@") or sniffed.describe().endswith("SAM text"))
+    # Only white space: let the parser report that there are no records.
+    not_fastq = bool(head.strip()) and (not head.startswith(b"@") or sniffed.describe().endswith("SAM text"))
     if wrong_container or not_fastq:
         raise IngestError(f"{name}: this looks like {sniffed.describe()}, not FASTQ")
 
@@ -146,7 +204,11 @@ def _scan_source(
     """Reads one source once: hashes its content, checks and counts its records."""
     sniffed = sniff(name, path)
     _require_fastq(name, sniffed)
-    stored_path = path if sniffed.is_gzip else Path(work_dir) / f"{name}.fastq.gz"
+    stored_path = path
+    if not sniffed.is_gzip:
+        stored_path = Path(work_dir) / f"{name}.fastq.gz"
+        if stored_path.resolve() == path.resolve():
+            stored_path = stored_path.with_name(f"{name}.compressed.fastq.gz")  # never overwrite the input
     checker = _FastqChecker(name, collect_names)
     names_hash = factory() if collect_names else None
     try:
@@ -207,7 +269,12 @@ def _iter_names(name: str, path: Path) -> Iterator[bytes]:
 
 
 class _FastqChecker:
-    """Checks and counts four-line FASTQ records fed in arbitrary chunks."""
+    """Checks and counts FASTQ records fed in arbitrary chunks.
+
+    Four-line records are checked a block at a time. Multi-line FASTQ (sequence and quality
+    wrapped over several lines, allowed by the format though rare) is detected at its first
+    wrapped record, and from there on the file is read line by line: slower, but correct.
+    """
 
     def __init__(self, name: str, collect_names: bool) -> None:
         self.name = name
@@ -216,6 +283,7 @@ class _FastqChecker:
         self._rest = b""
         self._collect_names = collect_names
         self._names: list[bytes] = []
+        self._wrapped: _WrappedRecords | None = None
 
     @property
     def pending_size(self) -> int:
@@ -231,6 +299,14 @@ class _FastqChecker:
         """Checks every complete record now available; returns False if none was complete."""
         buffer = self._rest + chunk if self._rest else chunk
         lines = buffer.split(b"\n")
+        if self._wrapped is not None:
+            # Blank lines may only end the file, so hold them back until more text follows.
+            held = [lines.pop()]
+            while lines and lines[-1] in (b"", b"\r"):
+                held.append(lines.pop())
+            self._rest = b"\n".join(reversed(held))
+            self._feed_wrapped(lines)
+            return True
         complete = (len(lines) - 1) // 4 * 4
         if complete == 0:
             self._rest = buffer
@@ -246,14 +322,18 @@ class _FastqChecker:
         # A missing final newline or trailing blank lines are harmless.
         while lines and lines[-1] in (b"", b"\r"):
             lines.pop()
-        if len(lines) % 4:
+        if self._wrapped is None and len(lines) % 4 == 0:
+            if lines:
+                self._check(lines, len(lines), any(line.endswith(b"\r") for line in lines))
+        elif self._wrapped is None:
             record = self.records + len(lines) // 4 + 1
             raise IngestError(
                 f"{self.name}: record {record:,} (line {4 * record - 3:,}) is cut short: the file ends "
                 f"after {len(lines) % 4} of its 4 lines"
             )
-        if lines:
-            self._check(lines, len(lines), any(line.endswith(b"\r") for line in lines))
+        else:
+            self._feed_wrapped(lines)
+            self._wrapped.finish(self.name, self.records)
         if self.records == 0:
             raise IngestError(f"{self.name}: contains no FASTQ records")
 
@@ -282,52 +362,151 @@ class _FastqChecker:
             and not b"".join(qualities).translate(None, QUALITY_CHARACTERS)
         )
         if not valid:
-            self._raise_first_problem(headers, sequences, separators, qualities)
-        self.records += len(headers)
-        self.bases += sum(sequence_lengths)
-        if self._collect_names:
-            names = b"\n".join([header.split(None, 1)[0] for header in headers]) + b"\n"
-            # Mates are named 'x/1' and 'x/2' by older tools; compare the 'x'.
-            self._names.append(names.replace(b"/1\n", b"\n").replace(b"/2\n", b"\n"))
-
-    def _raise_first_problem(
-        self, headers: list[bytes], sequences: list[bytes], separators: list[bytes], qualities: list[bytes]
-    ) -> None:
-        for index, record in enumerate(zip(headers, sequences, separators, qualities, strict=True)):
-            problem = _record_problem(*record)
-            if problem is not None:
-                line_offset, message = problem
+            index, line_offset, message = _first_problem(headers, sequences, separators, qualities)
+            if message is not _WRAPPED:
                 number = self.records + index + 1
                 raise IngestError(
                     f"{self.name}: record {number:,} (line {4 * number - 3 + line_offset:,}): {message}"
                 )
-        raise AssertionError("a block failed a bulk check but no record in it did")  # pragma: no cover
-
-
-def _record_problem(
-    header: bytes, sequence: bytes, separator: bytes, quality: bytes
-) -> tuple[int, str] | None:
-    """Returns (line offset within the record, message) for the first problem, or None."""
-    if not header.startswith(b"@"):
-        if not header:
-            return 0, "expected a header line starting with '@', found an empty line"
-        return 0, f"expected a header line starting with '@', found {show_bytes(header)}"
-    if not separator.startswith(b"+"):
-        if separator and not separator.translate(None, SEQUENCE_CHARACTERS):
-            return 2, (
-                "expected the '+' line but found more sequence; multi-line FASTQ (sequence wrapped over "
-                "several lines) is not supported, write one line per sequence (e.g. seqtk seq)"
+            # Records before the first wrapped one are fine; read the rest line by line.
+            if index:
+                self._check(lines, 4 * index, False)
+            number = self.records + 1
+            # If the wrapped reading fails within this record, the file was probably never
+            # multi-line: report what the four-line reading saw.
+            plain_problem = (
+                f"{self.name}: record {number:,} (line {4 * number - 1:,}): expected the '+' separator line, "
+                f"found {show_bytes(separators[index])}"
             )
-        return 2, f"expected the '+' separator line, found {show_bytes(separator)}"
-    if len(sequence) != len(quality):
-        return 3, f"sequence and quality lengths differ ({len(sequence)} vs {len(quality)})"
+            self._wrapped = _WrappedRecords(first_line=4 * self.records + 1, first_problem=plain_problem)
+            self._feed_wrapped(lines[4 * index : count])
+            return
+        self.records += len(headers)
+        self.bases += sum(sequence_lengths)
+        if self._collect_names:
+            self._add_names([header.split(None, 1)[0] for header in headers])
+
+    def _add_names(self, names: list[bytes]) -> None:
+        joined = b"\n".join(names) + b"\n"
+        # Mates are named 'x/1' and 'x/2' by older tools; compare the 'x'.
+        self._names.append(joined.replace(b"/1\n", b"\n").replace(b"/2\n", b"\n"))
+
+    def _feed_wrapped(self, lines: list[bytes]) -> None:
+        assert self._wrapped is not None
+        names: list[bytes] = []
+        records, bases = self._wrapped.feed(lines, self.name, self.records, names)
+        self.records += records
+        self.bases += bases
+        if self._collect_names and names:
+            self._add_names(names)
+
+
+_WRAPPED = "wrapped"  # _first_problem's marker for a multi-line record, which is not an error
+
+
+def _first_problem(
+    headers: list[bytes], sequences: list[bytes], separators: list[bytes], qualities: list[bytes]
+) -> tuple[int, int, str]:
+    """Returns (record index, line offset within the record, message) of the first problem."""
+    for index, (header, sequence, separator, quality) in enumerate(
+        zip(headers, sequences, separators, qualities, strict=True)
+    ):
+        if not header.startswith(b"@"):
+            found = "an empty line" if not header else show_bytes(header)
+            return index, 0, f"expected a header line starting with '@', found {found}"
+        if not separator.startswith(b"+"):
+            if separator and not separator.translate(None, SEQUENCE_CHARACTERS):
+                return index, 2, _WRAPPED
+            return index, 2, f"expected the '+' separator line, found {show_bytes(separator)}"
+        if len(sequence) != len(quality):
+            return index, 3, f"sequence and quality lengths differ ({len(sequence)} vs {len(quality)})"
+        problem = _sequence_problem(sequence) or _quality_problem(quality)
+        if problem:
+            return index, 1 if problem.startswith("illegal character") else 3, problem
+    raise AssertionError("a block failed a bulk check but no record in it did")  # pragma: no cover
+
+
+def _sequence_problem(sequence: bytes) -> str | None:
     illegal = sequence.translate(None, SEQUENCE_CHARACTERS)
     if illegal:
-        return (
-            1,
-            f"illegal character {show_bytes(illegal[:1])} in sequence (allowed: IUPAC nucleotide codes, '.', '-')",
-        )
+        return f"illegal character {show_bytes(illegal[:1])} in sequence (allowed: IUPAC nucleotide codes, '.', '-')"
+    return None
+
+
+def _quality_problem(quality: bytes) -> str | None:
     illegal = quality.translate(None, QUALITY_CHARACTERS)
     if illegal:
-        return 3, f"illegal quality character {show_bytes(illegal[:1])} (allowed: printable ASCII '!' to '~')"
+        return f"illegal quality character {show_bytes(illegal[:1])} (allowed: printable ASCII '!' to '~')"
     return None
+
+
+class _WrappedRecords:
+    """Line-by-line reader for multi-line FASTQ: sequence lines run until the '+' line, quality
+    lines until they are as long as the sequence (so a quality line starting '@' is no header)."""
+
+    def __init__(self, first_line: int, first_problem: str) -> None:
+        self.line_number = first_line - 1
+        self.first_problem: str | None = first_problem
+        self.state = "header"  # then "sequence", then "quality"
+        self.record_line = 0
+        self.sequence_length = 0
+        self.quality_length = 0
+
+    def feed(self, lines: list[bytes], name: str, records_before: int, names: list[bytes]) -> tuple[int, int]:
+        """Consumes whole lines; appends each finished record's first header word to ``names``;
+        returns (records finished, their bases)."""
+        records = bases = 0
+        for raw_line in lines:
+            self.line_number += 1
+            line = raw_line[:-1] if raw_line.endswith(b"\r") else raw_line
+            if self.state == "header":
+                if not line.startswith(b"@"):
+                    found = "an empty line" if not line else show_bytes(line)
+                    self._fail(
+                        name,
+                        records_before + records,
+                        f"expected a header line starting with '@', found {found}",
+                    )
+                names.append(line.split(None, 1)[0])
+                self.record_line = self.line_number
+                self.sequence_length = self.quality_length = 0
+                self.state = "sequence"
+            elif self.state == "sequence":
+                if line.startswith(b"+"):
+                    self.state = "quality"
+                    continue
+                problem = _sequence_problem(line)
+                if problem:
+                    self._fail(name, records_before + records, problem)
+                self.sequence_length += len(line)
+            else:
+                problem = _quality_problem(line)
+                if problem:
+                    self._fail(name, records_before + records, problem)
+                self.quality_length += len(line)
+                if self.quality_length >= self.sequence_length:
+                    if self.quality_length > self.sequence_length:
+                        self._fail(
+                            name,
+                            records_before + records,
+                            f"sequence and quality lengths differ ({self.sequence_length} vs {self.quality_length})",
+                        )
+                    records += 1
+                    bases += self.sequence_length
+                    self.state = "header"
+                    self.first_problem = None
+        return records, bases
+
+    def finish(self, name: str, records_before: int) -> None:
+        if self.state != "header":
+            if self.first_problem is not None:
+                raise IngestError(self.first_problem)
+            number = records_before + 1
+            raise IngestError(
+                f"{name}: record {number:,} (line {self.record_line:,}) is cut short at the end of the file"
+            )
+
+    def _fail(self, name: str, records_before: int, message: str) -> None:
+        if self.first_problem is not None:
+            raise IngestError(f"{self.first_problem} (read as multi-line FASTQ: {message})")
+        raise IngestError(f"{name}: record {records_before + 1:,} (line {self.line_number:,}): {message}")

@@ -35,15 +35,21 @@ def ingest_reference(source: Path, work_dir: Path) -> ReferenceIngest:
     sniffed = sniff(SOURCE_NAME, source)
     _require_fasta(sniffed)
 
+    plain_name = "reference.fasta"
+    if (work_dir / plain_name).resolve() == source.resolve():
+        plain_name = "reference.plain.fasta"  # never write over (or unlink) the input itself
     if sniffed.is_gzip:
-        fasta_path = work_dir / "reference.fasta"
+        fasta_path = work_dir / plain_name
         index_target = fasta_path
     else:
         fasta_path = source
-        # faidx writes NAME.fai beside NAME; a symlink puts it in work_dir without copying the FASTA.
-        index_target = work_dir / "reference.fasta"
-        index_target.unlink(missing_ok=True)
-        index_target.symlink_to(source.resolve())
+        index_target = work_dir / plain_name
+        if source.parent.resolve() == work_dir.resolve():
+            index_target = source
+        else:
+            # faidx writes NAME.fai beside NAME; a symlink puts it in work_dir without copying.
+            index_target.unlink(missing_ok=True)
+            index_target.symlink_to(source.resolve())
     fai_path = index_target.with_name(index_target.name + ".fai")
 
     checker = _FastaChecker()
@@ -67,6 +73,8 @@ def ingest_reference(source: Path, work_dir: Path) -> ReferenceIngest:
     except BaseException:
         if sniffed.is_gzip:
             fasta_path.unlink(missing_ok=True)
+        elif index_target.is_symlink():
+            index_target.unlink()
         fai_path.unlink(missing_ok=True)
         raise
 
@@ -135,8 +143,9 @@ class _FastaChecker:
 
     def _header(self, header: bytes) -> None:
         self._end_sequence()
+        # The name is the text right after '>' up to the first white space (as faidx reads it).
         words = header.split(None, 1)
-        if not words:
+        if not words or header[:1].isspace():
             raise IngestError(
                 f"{SOURCE_NAME}: sequence {self.sequence_count + 1:,} has a '>' line without a name"
             )

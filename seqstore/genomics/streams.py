@@ -77,7 +77,7 @@ class ChunkHasher:
             item = get()
             while item is not None:
                 batch.append(item)
-                if len(batch) == 16:
+                if len(batch) == 8:
                     break
                 try:
                     item = get_nowait()

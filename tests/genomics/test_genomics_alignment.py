@@ -1,0 +1,285 @@
+"""BAM, uBAM and CRAM read sets: counts and ETags agree with samtools; bad input fails readably."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pysam
+import pytest
+from genomics_data import (
+    HTSLIB_TESTDATA,
+    alignment_counts,
+    sam_to_bam,
+    sam_to_cram,
+    samtools_view_digest,
+    write,
+    write_reference,
+    write_sam,
+)
+
+from seqstore.genomics import IngestError, ingest_alignment
+
+CE_FA = HTSLIB_TESTDATA / "ce.fa"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A reference, SAM with every kind of record, and it as sorted BAM and CRAM; an unmapped BAM."""
+    d = tmp_path_factory.mktemp("alignments")
+    reference = write_reference(d / "ref.fa", seed=1, contigs={"chr1": 5000, "chr2": 3000, "chrM": 400})
+    sam = write_sam(d / "reads.sam", reference, seed=2, reads=600)
+    unmapped_sam = write_sam(d / "unmapped.sam", reference, seed=3, reads=200, unmapped_only=True)
+    return {
+        "reference": reference,
+        "sam": sam,
+        "bam": sam_to_bam(sam, d / "reads.bam"),
+        "unsorted_bam": sam_to_bam(sam, d / "unsorted.bam", sort=False),
+        "cram": sam_to_cram(sam, d / "reads.cram", reference),
+        "ubam": sam_to_bam(unmapped_sam, d / "unmapped.bam", sort=False),
+    }
+
+
+def expect_error(
+    match: str, path: Path, file_type: str, work_dir: Path, reference: Path | None = None
+) -> str:
+    with pytest.raises(IngestError, match=match) as caught:
+        ingest_alignment(path, file_type, "MD5up", work_dir, reference)
+    message = str(caught.value)
+    assert "\n" not in message and len(message) <= 240 and "Traceback" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("family", "algorithm"), [("MD5up", "md5"), ("SHA256up", "sha256"), ("SHA512up", "sha512")]
+)
+def test_bam_counts_etag_and_index(
+    data: dict[str, Path], tmp_path: Path, family: str, algorithm: str
+) -> None:
+    result = ingest_alignment(data["bam"], "BAM", family, tmp_path, data["reference"])
+    assert (result.read_count, result.base_count) == alignment_counts(data["bam"])
+    assert result.etags == {"source1": samtools_view_digest(data["bam"], algorithm=algorithm)}
+    assert result.etag_algorithm == f"BAM_{family}"
+    assert result.alignment == "ALIGNED"
+    assert result.stored_paths == {"source1": data["bam"]}
+    assert result.index_path is not None and result.index_path.parent == tmp_path
+    with pysam.AlignmentFile(str(data["bam"]), index_filename=str(result.index_path)) as bam:
+        assert bam.count("chr1") == sum(
+            1 for line in pysam.view(str(data["bam"])).splitlines() if "\tchr1\t" in line
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source1.bam.bai"]  # no logs left behind
+
+
+def test_bam_without_reference_is_accepted(data: dict[str, Path], tmp_path: Path) -> None:
+    result = ingest_alignment(data["bam"], "BAM", "MD5up", tmp_path)
+    assert result.etags["source1"] == samtools_view_digest(data["bam"])
+
+
+def test_cram_decoded_with_its_reference(data: dict[str, Path], tmp_path: Path) -> None:
+    result = ingest_alignment(data["cram"], "CRAM", "SHA256up", tmp_path, data["reference"])
+    assert (result.read_count, result.base_count) == alignment_counts(data["cram"], data["reference"])
+    assert result.etags == {"source1": samtools_view_digest(data["cram"], data["reference"], "sha256")}
+    assert result.etag_algorithm == "CRAM_SHA256up"
+    assert result.alignment == "ALIGNED"
+    assert result.index_path == tmp_path / "source1.cram.crai" and result.index_path.stat().st_size > 0
+
+
+def test_unaligned_bam(data: dict[str, Path], tmp_path: Path) -> None:
+    result = ingest_alignment(data["ubam"], "UBAM", "MD5up", tmp_path)
+    assert (
+        (result.read_count, result.base_count) == alignment_counts(data["ubam"]) == (200, result.base_count)
+    )
+    assert result.etags["source1"] == samtools_view_digest(data["ubam"])
+    assert result.etag_algorithm == "BAM_MD5up"
+    assert result.alignment == "UNALIGNED"
+    assert result.index_path is None
+
+
+# --- htslib's own files ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ce#5b.sam", "ce#supp.sam", "ce#unmap2.sam", "ce#1000.sam"])
+def test_htslib_sam_as_bam_and_cram(tmp_path: Path, name: str) -> None:
+    bam = sam_to_bam(HTSLIB_TESTDATA / name, tmp_path / "in.bam")
+    cram = sam_to_cram(HTSLIB_TESTDATA / name, tmp_path / "in.cram", CE_FA)
+    work = tmp_path / "work"
+    work.mkdir()
+    result = ingest_alignment(bam, "BAM", "MD5up", work, CE_FA)
+    assert (result.read_count, result.base_count) == alignment_counts(bam)
+    assert result.etags["source1"] == samtools_view_digest(bam)
+    result = ingest_alignment(cram, "CRAM", "MD5up", work, CE_FA)
+    assert (result.read_count, result.base_count) == alignment_counts(cram, CE_FA)
+    assert result.etags["source1"] == samtools_view_digest(cram, CE_FA)
+
+
+@pytest.mark.parametrize("name", ["ce#unmap.sam", "ce#unmap1.sam"])
+def test_htslib_unmapped_sam_as_ubam(tmp_path: Path, name: str) -> None:
+    ubam = sam_to_bam(HTSLIB_TESTDATA / name, tmp_path / "in.bam", sort=False)
+    result = ingest_alignment(ubam, "UBAM", "MD5up", tmp_path)
+    assert (result.read_count, result.base_count) == alignment_counts(ubam)
+    assert result.etags["source1"] == samtools_view_digest(ubam)
+
+
+@pytest.mark.parametrize(
+    ("name", "reference"),
+    [
+        ("range.bam", CE_FA),
+        ("colons.bam", None),
+        ("no_hdr_sq_1.bam", None),
+        ("bgzf_boundaries/bgzf_boundaries1.bam", None),
+        ("bgzf_boundaries/bgzf_boundaries2.bam", None),
+        ("bgzf_boundaries/bgzf_boundaries3.bam", None),
+    ],
+)
+def test_htslib_bam_files(tmp_path: Path, name: str, reference: Path | None) -> None:
+    source = HTSLIB_TESTDATA / name
+    result = ingest_alignment(source, "BAM", "MD5up", tmp_path, reference)
+    assert (result.read_count, result.base_count) == alignment_counts(source)
+    assert result.etags["source1"] == samtools_view_digest(source)
+    assert result.index_path is not None and result.index_path.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "reference"),
+    [
+        ("range.cram", "ce.fa"),
+        ("ce#5b_java.cram", "ce.fa"),
+        ("xx#large_aux_java.cram", "xx.fa"),
+        ("auxf#values_java.cram", "auxf.fa"),
+    ],
+)
+def test_htslib_cram_files(tmp_path: Path, name: str, reference: str) -> None:
+    source, fasta = HTSLIB_TESTDATA / name, HTSLIB_TESTDATA / reference
+    result = ingest_alignment(source, "CRAM", "MD5up", tmp_path, fasta)
+    assert (result.read_count, result.base_count) == alignment_counts(source, fasta)
+    assert result.etags["source1"] == samtools_view_digest(source, fasta)
+    assert result.index_path is not None and result.index_path.exists()
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+def test_corrupted_bgzf_block(tmp_path: Path) -> None:
+    bam = sam_to_bam(HTSLIB_TESTDATA / "ce#1000.sam", tmp_path / "ce.bam")
+    corrupt = bytearray(bam.read_bytes())
+    corrupt[len(corrupt) // 2 : len(corrupt) // 2 + 16] = b"\xff" * 16
+    source = write(tmp_path / "corrupt.bam", bytes(corrupt))
+    work = tmp_path / "work"
+    work.mkdir()
+    expect_error(r"^source1: BAM the file is (corrupt|truncated)", source, "BAM", work)
+    assert list(work.iterdir()) == []  # no partial index or logs
+
+
+def test_truncated_bam(tmp_path: Path) -> None:
+    whole = sam_to_bam(HTSLIB_TESTDATA / "ce#1000.sam", tmp_path / "ce.bam").read_bytes()
+    expect_error(
+        r"^source1: BAM is truncated", write(tmp_path / "cut.bam", whole[: len(whole) // 2]), "BAM", tmp_path
+    )
+    # Cut exactly before the end-of-file block: htslib alone would only warn.
+    expect_error(r"^source1: BAM is truncated", write(tmp_path / "noeof.bam", whole[:-28]), "BAM", tmp_path)
+
+
+def test_declared_type_does_not_match_content(data: dict[str, Path], tmp_path: Path) -> None:
+    text = write(tmp_path / "notes.bam", b"just some notes\n")
+    expect_error(
+        r"^source1: declared BAM but this looks like text starting with 'just some notes'$",
+        text,
+        "BAM",
+        tmp_path,
+    )
+    expect_error(r"^source1: declared BAM but this looks like a CRAM file$", data["cram"], "BAM", tmp_path)
+    expect_error(
+        r"^source1: declared CRAM but this looks like a BAM file$",
+        data["bam"],
+        "CRAM",
+        tmp_path,
+        data["reference"],
+    )
+    fastq = write(tmp_path / "reads.bam", b"@r1\nACGT\n+\nIIII\n")
+    expect_error(r"^source1: declared UBAM but this looks like FASTQ text$", fastq, "UBAM", tmp_path)
+    expect_error(r"^source1: declared BAM but this looks like SAM text$", data["sam"], "BAM", tmp_path)
+    expect_error(
+        r"^source1: declared BAM but this looks like an empty file$",
+        write(tmp_path / "e.bam", b""),
+        "BAM",
+        tmp_path,
+    )
+
+
+def test_cram_without_reference(data: dict[str, Path], tmp_path: Path) -> None:
+    expect_error(
+        r"^source1: a CRAM needs its reference to be decoded; give the referenceArn",
+        data["cram"],
+        "CRAM",
+        tmp_path,
+    )
+
+
+def test_cram_with_the_wrong_reference(data: dict[str, Path], tmp_path: Path) -> None:
+    # Same names and lengths, different bases: only the @SQ M5 checksums tell them apart.
+    other = write_reference(tmp_path / "other.fa", seed=99, contigs={"chr1": 5000, "chr2": 3000, "chrM": 400})
+    expect_error(r"^source1: CRAM the reference does not match", data["cram"], "CRAM", tmp_path, other)
+    assert not (tmp_path / "source1.cram.crai").exists()
+    missing = write_reference(tmp_path / "missing.fa", seed=1, contigs={"chr1": 5000})
+    expect_error(
+        r"^source1: CRAM header names contig 'chr2' \(length 3,000\) which is not in the reference$",
+        data["cram"],
+        "CRAM",
+        tmp_path,
+        missing,
+    )
+
+
+def test_ubam_with_an_aligned_read(data: dict[str, Path], tmp_path: Path) -> None:
+    message = expect_error(
+        r"^source1: declared UBAM but record 2 \('r1'\) is aligned to chr",
+        data["unsorted_bam"],
+        "UBAM",
+        tmp_path,
+    )
+    assert "upload aligned reads as BAM or CRAM" in message
+
+
+def test_unsorted_bam(data: dict[str, Path], tmp_path: Path) -> None:
+    expect_error(
+        r"^source1: BAM it is not coordinate-sorted.*samtools sort", data["unsorted_bam"], "BAM", tmp_path
+    )
+    assert not (tmp_path / "source1.bam.bai").exists()
+
+
+def test_bam_contig_disagrees_with_reference(data: dict[str, Path], tmp_path: Path) -> None:
+    shorter = write_reference(
+        tmp_path / "short.fa", seed=1, contigs={"chr1": 5000, "chr2": 2999, "chrM": 400}
+    )
+    expect_error(
+        r"^source1: contig 'chr2' has length 3,000 in the BAM header but 2,999 in the reference$",
+        data["bam"],
+        "BAM",
+        tmp_path,
+        shorter,
+    )
+    expect_error(
+        r"^source1: BAM header names contig 'chr1' .*not in the reference$",
+        data["bam"],
+        "BAM",
+        tmp_path,
+        HTSLIB_TESTDATA / "xx.fa",
+    )
+
+
+def test_reference_without_fai_is_indexed_in_the_work_dir(data: dict[str, Path], tmp_path: Path) -> None:
+    bare = tmp_path / "bare" / "ref.fa"
+    bare.parent.mkdir()
+    shutil.copy(data["reference"], bare)
+    work = tmp_path / "work"
+    work.mkdir()
+    result = ingest_alignment(data["cram"], "CRAM", "MD5up", work, bare)
+    assert result.etags["source1"] == samtools_view_digest(data["cram"], data["reference"])
+    assert not (bare.parent / "ref.fa.fai").exists()
+
+
+def test_unknown_file_type_is_a_programming_error(data: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        ingest_alignment(data["bam"], "SAM", "MD5up", tmp_path)
+    with pytest.raises(ValueError):
+        ingest_alignment(data["bam"], "BAM", "CRC32", tmp_path)
