@@ -91,7 +91,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
-         "--log-level", "warning", "--workers", "0"],
+         "--log-level", "warning", "--no-worker"],
         stdout=subprocess.DEVNULL, env={**os.environ},
     )
     try:

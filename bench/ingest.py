@@ -221,7 +221,8 @@ def main() -> None:
     else:
         print(f"{'seqstore ingest, BAM (no samtools floor)':44} {bam_seconds:8.2f}")
     print(f"{'peak server memory (VmHWM), MB':44} {peak:8.0f}")
-    print(f"{'GetReadSet part 1 (%d MB)' % (part // 1_000_000):44} {download:8.2f} {part / download / 1e6:6.0f} MB/s")
+    label = f"GetReadSet part 1 ({part // 1_000_000} MB)"
+    print(f"{label:44} {download:8.2f} {part / download / 1e6:6.0f} MB/s")
     print(f"{'plain sequential read of the file':44} {plain_read:8.2f} {length / plain_read / 1e6:6.0f} MB/s")
     print(f"{'download / plain read throughput':44} {'':8} {(part / download) / (length / plain_read):6.2f}x")
 

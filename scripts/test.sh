@@ -14,5 +14,13 @@ echo "== ruff"
 ruff check seqstore tests bench
 echo "== mypy"
 mypy seqstore
-echo "== pytest"
+echo "== pytest (SQLite + local blobs)"
 pytest "$@"
+# The same acceptance suite on PostgreSQL (127.0.0.1:5432, database `test`, trust auth; each
+# test server gets a fresh schema). The genomics unit tests touch no database and run once.
+if [ "${SEQSTORE_TEST_SKIP_POSTGRES:-}" = "1" ]; then
+    echo "== pytest on PostgreSQL: NOT RUN (SEQSTORE_TEST_SKIP_POSTGRES=1)"
+else
+    echo "== pytest (PostgreSQL + local blobs)"
+    SEQSTORE_TEST_DATABASE=postgresql pytest --ignore=tests/genomics "$@"
+fi

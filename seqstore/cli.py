@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,8 @@ def _serve(args: argparse.Namespace) -> int:
     settings.port = args.port
     if args.auth:
         settings.auth = args.auth
+    if args.workers is not None:
+        settings.api_processes = args.workers
     if settings.auth == "none" and not (settings.host.startswith("127.") or settings.host in LOOPBACK_HOSTS):
         print(
             f"refusing --auth none on {settings.host}: without signatures anyone who can reach the port "
@@ -49,7 +52,6 @@ def _serve(args: argparse.Namespace) -> int:
             f"  export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...   "
             f"({store.keys.count_active()} keys: `seqstore keys list`, `seqstore keys create`)\n"
         )
-    app = create_app(store, workers=settings.workers)
     url = f"http://{settings.host}:{settings.port}"
     print(
         f"seqstore is serving the HealthOmics storage API at {url}\n"
@@ -62,14 +64,21 @@ def _serve(args: argparse.Namespace) -> int:
         f"  export AWS_DEFAULT_REGION={settings.region}\n" + credentials,
         flush=True,
     )
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=args.log_level,
-        access_log=False,
-        timeout_keep_alive=30,
-    )
+    options: dict = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": args.log_level,
+        "access_log": False,
+        "timeout_keep_alive": 30,
+    }
+    if settings.api_processes > 1:
+        # Each API process builds the same app from the environment (schema already migrated).
+        os.environ.update(settings.to_environment())
+        uvicorn.run(
+            "seqstore.api.app:app_from_environment", factory=True, workers=settings.api_processes, **options
+        )
+    else:
+        uvicorn.run(create_app(store, job_threads=settings.concurrency), **options)
     return 0
 
 
@@ -104,8 +113,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings.database_url = args.database_url
     if args.buckets_dir:
         settings.buckets_dir = Path(args.buckets_dir)
-    if args.workers is not None:
-        settings.workers = args.workers
+    if args.concurrency is not None:
+        settings.concurrency = args.concurrency
+    if getattr(args, "no_worker", False):
+        settings.concurrency = 0
     return settings
 
 
@@ -119,13 +130,13 @@ def _worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     store = build_store(settings)
     recover(store)
-    worker = build_worker(store, settings.workers)
+    worker = build_worker(store, settings.concurrency)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     worker.start()
     print(
-        f"seqstore worker running {settings.workers} job threads on {_redact(settings.resolved_database_url())}",
+        f"seqstore worker running {settings.concurrency} job threads on {_redact(settings.resolved_database_url())}",
         flush=True,
     )
     stop.wait()
@@ -167,6 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="SQLAlchemy URL of the metadata database (env SEQSTORE_DATABASE_URL; default: SQLite in the data dir)",
     )
     serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="API processes (env SEQSTORE_API_PROCESSES; default 1); each also runs --concurrency job threads",
+    )
+    serve.add_argument(
+        "--no-worker", action="store_true", help="serve the API only; run jobs with `seqstore worker`"
+    )
+    serve.add_argument(
         "--auth",
         choices=["sigv4", "none"],
         default=None,
@@ -190,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys_commands.add_parser("list", help="list keys (never their secrets)")
     revoke = keys_commands.add_parser("revoke", help="revoke a key")
     revoke.add_argument("access_key_id")
-    keys.set_defaults(run=_keys, buckets_dir=None, workers=None, log_level="warning")
+    keys.set_defaults(run=_keys, buckets_dir=None, concurrency=None, log_level="warning")
     worker = commands.add_parser(
         "worker", help="run job workers only (imports, exports, activations, ingestion)"
     )
@@ -215,12 +235,10 @@ def _common_options(parser: argparse.ArgumentParser, defaults: Settings) -> None
         "(env SEQSTORE_BUCKETS_DIR; default DATA_DIR/buckets; SEQSTORE_S3_ENDPOINT_URL uses a real S3 endpoint instead)",
     )
     parser.add_argument(
-        "--workers",
         "--concurrency",
-        dest="workers",
         type=int,
         default=None,
-        help=f"job worker threads in this process, 0 for none (env SEQSTORE_WORKERS; default {defaults.workers})",
+        help=f"job worker threads in this process, 0 for none (env SEQSTORE_CONCURRENCY; default {defaults.concurrency})",
     )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 

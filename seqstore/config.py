@@ -33,7 +33,12 @@ class Settings:
     auth: str = field(default_factory=lambda: _env("SEQSTORE_AUTH", "sigv4"))
     # The bucket name that `s3Uri` values use for files kept in the local blob directory.
     blob_bucket: str = field(default_factory=lambda: _env("SEQSTORE_BLOB_BUCKET", "seqstore"))
-    workers: int = field(default_factory=lambda: int(_env("SEQSTORE_WORKERS", str(os.cpu_count() or 2))))
+    # Job worker threads in a process (imports, exports, activations, ingestion); 0 = none.
+    concurrency: int = field(
+        default_factory=lambda: int(_env("SEQSTORE_CONCURRENCY", str(os.cpu_count() or 2)))
+    )
+    # API processes `seqstore serve` runs.
+    api_processes: int = field(default_factory=lambda: int(_env("SEQSTORE_API_PROCESSES", "1")))
     part_size: int = PART_SIZE
     # The real service allows one reference store per account and region (quotas.md).
     max_reference_stores: int = field(default_factory=lambda: int(_env("SEQSTORE_MAX_REFERENCE_STORES", "1")))
@@ -56,3 +61,23 @@ class Settings:
     @property
     def resolved_buckets_dir(self) -> Path:
         return self.buckets_dir or self.data_dir / "buckets"
+
+    def to_environment(self) -> dict[str, str]:
+        """These settings as the SEQSTORE_* variables that give them back (for child processes)."""
+        env = {
+            "SEQSTORE_DATA_DIR": str(self.data_dir.resolve()),
+            "SEQSTORE_DATABASE_URL": self.resolved_database_url(),
+            "SEQSTORE_REGION": self.region,
+            "SEQSTORE_ACCOUNT_ID": self.account_id,
+            "SEQSTORE_AUTH": self.auth,
+            "SEQSTORE_CONCURRENCY": str(self.concurrency),
+            "SEQSTORE_ARCHIVE_AFTER_SECONDS": str(self.archive_after_seconds),
+            "SEQSTORE_MAX_REFERENCE_STORES": str(self.max_reference_stores),
+            "SEQSTORE_BLOB_BUCKET": self.blob_bucket,
+            "SEQSTORE_S3_ENDPOINT_URL": self.s3_endpoint_url,
+            "SEQSTORE_ACCESS_KEY_ID": self.access_key_id,
+            "SEQSTORE_SECRET_ACCESS_KEY": self.secret_access_key,
+        }
+        if self.buckets_dir is not None:
+            env["SEQSTORE_BUCKETS_DIR"] = str(self.buckets_dir.resolve())
+        return env

@@ -3,11 +3,13 @@ way users configure them: only through environment variables."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,14 +27,46 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# SEQSTORE_TEST_DATABASE=postgresql runs every server of the suite on the local PostgreSQL,
+# each in a schema of its own (dropped at the end of the session).
+TEST_DATABASE = os.environ.get("SEQSTORE_TEST_DATABASE", "sqlite")
+POSTGRES_URL = os.environ.get("SEQSTORE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_schemas: list[str] = []
+
+
+def new_postgres_database_url() -> str:
+    """A SQLAlchemy URL of a fresh, empty schema on the test PostgreSQL server."""
+    import psycopg
+
+    schema = f"seqstore_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    _schemas.append(schema)
+    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
+@atexit.register
+def _drop_schemas() -> None:
+    if not _schemas:
+        return
+    import psycopg
+
+    with psycopg.connect(POSTGRES_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        for schema in _schemas:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 class Server:
-    """A `seqstore serve` subprocess; `stop()` and `start()` keep the same data dir and port."""
+    """A `seqstore serve` subprocess; `stop()` and `start()` keep the same data dir, port and
+    database."""
 
     def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.extra_env = extra_env or {}
+        self.extra_env = dict(extra_env or {})
+        if TEST_DATABASE == "postgresql" and "SEQSTORE_DATABASE_URL" not in self.extra_env:
+            self.extra_env["SEQSTORE_DATABASE_URL"] = new_postgres_database_url()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
 

@@ -338,8 +338,8 @@ def test_list_import_jobs_filters_by_status_and_creation_time_and_pages(omics, s
 
 
 def test_a_job_waits_submitted_with_its_sources_queued_until_a_worker_runs_it(tmp_path: Path) -> None:
-    """A server without job threads (SEQSTORE_WORKERS=0) leaves the job to `seqstore worker`."""
-    server = Server(tmp_path / "data", extra_env={"SEQSTORE_WORKERS": "0"})
+    """A server without job threads (SEQSTORE_CONCURRENCY=0) leaves the job to `seqstore worker`."""
+    server = Server(tmp_path / "data", extra_env={"SEQSTORE_CONCURRENCY": "0"})
     server.start()
     worker = None
     try:
@@ -372,10 +372,11 @@ def test_a_job_waits_submitted_with_its_sources_queued_until_a_worker_runs_it(tm
                 "worker",
                 "--data-dir",
                 str(server.data_dir),
-                "--workers",
+                "--concurrency",
                 "1",
             ],
-            env={k: v for k, v in os.environ.items() if k != "SEQSTORE_WORKERS"},
+            # The same database as the server's (SEQSTORE_DATABASE_URL on PostgreSQL runs).
+            env={**os.environ, **{k: v for k, v in server.extra_env.items() if k != "SEQSTORE_CONCURRENCY"}},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

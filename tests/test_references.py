@@ -61,7 +61,7 @@ def lone_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
 def roomy_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """A server whose account may hold three reference stores, with one worker thread."""
     with running_server(
-        tmp_path_factory.mktemp("roomy") / "data", {"SEQSTORE_MAX_REFERENCE_STORES": "3", "SEQSTORE_WORKERS": "1"}
+        tmp_path_factory.mktemp("roomy") / "data", {"SEQSTORE_MAX_REFERENCE_STORES": "3", "SEQSTORE_CONCURRENCY": "1"}
     ) as (server, client):
         yield server, client
 

@@ -55,9 +55,9 @@ def resource_arn(store: StoreContext, operation: str, labels: dict[str, str]) ->
     return None
 
 
-def create_app(store: StoreContext, *, workers: int = 0) -> Dispatcher:
-    """The ASGI application serving the storage API on `store`, with `workers` job threads in
-    this process (0: jobs are left to `seqstore worker` processes). Requests must be signed with
+def create_app(store: StoreContext, *, job_threads: int = 0) -> Dispatcher:
+    """The ASGI application serving the storage API on `store`, with `job_threads` job worker
+    threads in this process (0: jobs are left to `seqstore worker` processes). Requests must be signed with
     SigV4 unless the settings say `auth = none`."""
     handlers: dict[str, Any] = {}
     for module in HANDLER_MODULES:
@@ -67,7 +67,7 @@ def create_app(store: StoreContext, *, workers: int = 0) -> Dispatcher:
     def health() -> tuple[int, dict[str, Any]]:
         return 200, {"status": "ok", "service": "seqstore"}
 
-    worker = build_worker(store, workers) if workers else None
+    worker = build_worker(store, job_threads) if job_threads else None
 
     def startup() -> None:
         recover(store)
@@ -90,3 +90,10 @@ def create_app(store: StoreContext, *, workers: int = 0) -> Dispatcher:
         verifier=verifier,
         resource_of=functools.partial(resource_arn, store),
     )
+
+
+def app_from_environment() -> Dispatcher:
+    """The application as configured by SEQSTORE_* variables: the factory each API process of
+    `seqstore serve --workers N` builds (uvicorn imports it by name in every process)."""
+    settings = Settings()
+    return create_app(build_store(settings), job_threads=settings.concurrency)

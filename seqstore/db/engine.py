@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,6 +87,14 @@ class Database:
     def write(self) -> Any:
         """A transaction for writing."""
         return self._transaction("BEGIN IMMEDIATE")
+
+    def lock(self, connection: Connection, key: str) -> None:
+        """Serialize, until the end of the transaction, the writers that take the same key (e.g.
+        two retries of a create with one clientToken). SQLite write transactions are serialized
+        already; PostgreSQL takes a transaction-level advisory lock."""
+        if not self.is_sqlite:
+            number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": number})
 
     def dispose(self) -> None:
         self.engine.dispose()

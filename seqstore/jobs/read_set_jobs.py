@@ -145,7 +145,7 @@ class ImportRunner(ItemJobRunner):
 
     def __init__(self, ctx: StoreContext, objects: ObjectStore) -> None:
         super().__init__(ctx, objects)
-        self.concurrency = max(1, ctx.settings.workers)
+        self.concurrency = max(1, ctx.settings.concurrency)
 
     def run_item(self, job: Any, item: Any) -> str | None:
         ctx = self.ctx

@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.model import OperationModel
 
+from ..config import PART_SIZE
 from .auth import AccessKey, SigV4Verifier, declared_body_hash
 from .errors import (
     AccessDeniedException,
@@ -43,6 +44,9 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 InternalRoute = Callable[[], tuple[int, dict[str, Any]]]
 
 MAX_JSON_BODY = 1024 * 1024
+# A refused streamed body is read to its end (keeping the connection usable) only up to the part
+# limit: a longer one can never be accepted, so its error is answered without waiting for it.
+MAX_DRAIN_BODY = PART_SIZE
 
 
 class Dispatcher:
@@ -181,8 +185,9 @@ class Dispatcher:
             status = exc.status
             if body is not None and exc.status < 500 and not isinstance(exc, RequestTimeoutException):
                 # Leave the connection usable: the client is still sending the part.
+                # But not a body longer than any part may be: answer at once instead.
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(body.drain(), timeout=30)
+                    await asyncio.wait_for(body.drain(MAX_DRAIN_BODY), timeout=30)
             await _send_error(tracked_send, exc.status, exc.code, exc.message, request_id)
         except Exception:
             log.exception("internal error in %s (request id %s)", operation_name, request_id)

@@ -75,10 +75,15 @@ class RequestBody:
                 status=403,
             )
 
-    async def drain(self) -> None:
-        """Read and drop whatever is left, so the connection can be reused."""
+    async def drain(self, max_bytes: int | None = None) -> None:
+        """Read and drop whatever is left, so the connection can be reused; but not a body
+        longer than `max_bytes` (declared or received): that is left unread (the server then
+        closes the connection) rather than waited for."""
+        if max_bytes is not None and self.content_length is not None and self.content_length > max_bytes:
+            return
         async for _ in self.chunks():
-            pass
+            if max_bytes is not None and self.received > max_bytes:
+                return
 
 
 @dataclass

@@ -79,6 +79,7 @@ class ReadSetJobs:
         with self.ctx.db.write() as connection:
             self.ctx.sequence_stores.require(connection, store_id)
             if token is not None:
+                self.ctx.db.lock(connection, f"clientToken:{token}")
                 existing = connection.execute(
                     select(t.jobs).where(
                         t.jobs.c.store_id == store_id, t.jobs.c.kind == kind, t.jobs.c.client_token == token

@@ -79,6 +79,7 @@ class References:
         digest = request_hash(params)
         with self.ctx.db.write() as connection:
             if token is not None:
+                self.ctx.db.lock(connection, f"clientToken:{token}")
                 existing = connection.execute(
                     select(t.reference_stores).where(t.reference_stores.c.client_token == token)
                 ).first()
@@ -365,6 +366,7 @@ class References:
         with self.ctx.db.write() as connection:
             self.require_store(connection, store_id)
             if token is not None:
+                self.ctx.db.lock(connection, f"clientToken:{token}")
                 existing = connection.execute(
                     select(t.jobs).where(
                         t.jobs.c.store_id == store_id,

@@ -64,6 +64,7 @@ class SequenceStores:
         digest = request_hash(params)
         with self.ctx.db.write() as connection:
             if token is not None:
+                self.ctx.db.lock(connection, f"clientToken:{token}")
                 existing = connection.execute(
                     select(t.sequence_stores).where(t.sequence_stores.c.client_token == token)
                 ).first()

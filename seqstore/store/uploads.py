@@ -67,6 +67,7 @@ class Uploads:
         with self.ctx.db.write() as connection:
             self.ctx.sequence_stores.require(connection, store_id)
             if token is not None:
+                self.ctx.db.lock(connection, f"clientToken:{token}")
                 existing = connection.execute(
                     select(t.uploads).where(
                         t.uploads.c.sequence_store_id == store_id, t.uploads.c.client_token == token
