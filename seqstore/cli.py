@@ -25,6 +25,8 @@ def _serve(args: argparse.Namespace) -> int:
         settings.auth = args.auth
     if args.workers is not None:
         settings.api_processes = args.workers
+    if args.emulate_quotas:
+        settings.emulate_quotas = True
     if settings.auth == "none" and not (settings.host.startswith("127.") or settings.host in LOOPBACK_HOSTS):
         print(
             f"refusing --auth none on {settings.host}: without signatures anyone who can reach the port "
@@ -182,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="API processes (env SEQSTORE_API_PROCESSES; default 1); each also runs --concurrency job threads",
+    )
+    serve.add_argument(
+        "--emulate-quotas",
+        action="store_true",
+        help="answer ThrottlingException beyond the real service's request rates (env SEQSTORE_EMULATE_QUOTAS; "
+        "override with SEQSTORE_QUOTAS='GetReadSet=50,ListReadSets=0')",
     )
     serve.add_argument(
         "--no-worker", action="store_true", help="serve the API only; run jobs with `seqstore worker`"

@@ -31,6 +31,10 @@ class Settings:
     secret_access_key: str = field(default_factory=lambda: _env("SEQSTORE_SECRET_ACCESS_KEY", ""))
     # "sigv4" verifies every request's signature; "none" (loopback only) does not.
     auth: str = field(default_factory=lambda: _env("SEQSTORE_AUTH", "sigv4"))
+    # Emulate the real service's per-operation request rates (ThrottlingException beyond them),
+    # with overrides "Operation=rate,..." (0 lifts a limit).
+    emulate_quotas: bool = field(default_factory=lambda: _env("SEQSTORE_EMULATE_QUOTAS", "") in ("1", "true"))
+    quota_overrides: str = field(default_factory=lambda: _env("SEQSTORE_QUOTAS", ""))
     # The bucket name that `s3Uri` values use for files kept in the local blob directory.
     blob_bucket: str = field(default_factory=lambda: _env("SEQSTORE_BLOB_BUCKET", "seqstore"))
     # Job worker threads in a process (imports, exports, activations, ingestion); 0 = none.
@@ -70,6 +74,8 @@ class Settings:
             "SEQSTORE_REGION": self.region,
             "SEQSTORE_ACCOUNT_ID": self.account_id,
             "SEQSTORE_AUTH": self.auth,
+            "SEQSTORE_EMULATE_QUOTAS": "true" if self.emulate_quotas else "",
+            "SEQSTORE_QUOTAS": self.quota_overrides,
             "SEQSTORE_CONCURRENCY": str(self.concurrency),
             "SEQSTORE_ARCHIVE_AFTER_SECONDS": str(self.archive_after_seconds),
             "SEQSTORE_MAX_REFERENCE_STORES": str(self.max_reference_stores),

@@ -12,6 +12,7 @@ from ..db.engine import Database
 from ..jobs.runners import build_worker, recover
 from ..protocol.auth import AccessKey, SigV4Verifier
 from ..protocol.dispatch import Dispatcher
+from ..protocol.quotas import DEFAULT_RATES, RateLimiter, parse_overrides
 from ..store.access_keys import AccessKeys, load_master_key
 from ..store.context import StoreContext
 from . import read_set_jobs, read_sets, references, s3_access, sequence_stores, tags, uploads
@@ -82,6 +83,9 @@ def create_app(store: StoreContext, *, job_threads: int = 0) -> Dispatcher:
     verifier = (
         None if store.settings.auth == "none" else SigV4Verifier(store.keys.lookup, store.settings.region)
     )
+    limiter = None
+    if store.settings.emulate_quotas:
+        limiter = RateLimiter({**DEFAULT_RATES, **parse_overrides(store.settings.quota_overrides)})
     return Dispatcher(
         handlers,
         internal_routes={"/_seqstore/health": health},
@@ -89,6 +93,7 @@ def create_app(store: StoreContext, *, job_threads: int = 0) -> Dispatcher:
         on_shutdown=shutdown,
         verifier=verifier,
         resource_of=functools.partial(resource_arn, store),
+        rate_limiter=limiter,
     )
 
 

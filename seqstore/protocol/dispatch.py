@@ -28,6 +28,7 @@ from .errors import (
 )
 from .model import storage_operations
 from .parsing import collect_input, has_json_body, parse_body_json, parse_query, payload_member
+from .quotas import RateLimiter
 from .routing import Router
 from .serialize import error_body, serialize_output
 from .streams import RequestBody, ResponseStream, receive_within
@@ -68,6 +69,7 @@ class Dispatcher:
         resource_of: Callable[[str, dict[str, str]], str | None] | None = None,
         audit: bool = True,
         body_timeout: float = 60.0,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         operations = storage_operations()
         known = {op.name for op in operations}
@@ -84,6 +86,7 @@ class Dispatcher:
         self.resource_of = resource_of
         self.audit = audit
         self.body_timeout = body_timeout
+        self.rate_limiter = rate_limiter
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -158,6 +161,8 @@ class Dispatcher:
                     raise AccessDeniedException(
                         f"Access key {key.access_key_id} is read-only and may not call {operation.name}"
                     )
+            if self.rate_limiter is not None:
+                self.rate_limiter.check(key.access_key_id if key else "-", operation.name)
             handler = self.handlers.get(operation.name)
             if handler is None:
                 raise NotSupportedOperationException(

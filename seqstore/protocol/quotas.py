@@ -1,0 +1,101 @@
+"""Emulation of the real service's per-operation request rates (quotas.md §4), so that teams can
+test their retry logic against the limits they will meet in the cloud. Off by default."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from .errors import ServiceError
+
+# Transactions per second by operation, per access key (quotas.md §4). Operations not listed
+# (the tag calls, CreateMultipart… listed below, …) are not limited.
+DEFAULT_RATES: dict[str, float] = {
+    **dict.fromkeys(
+        (
+            "CreateSequenceStore",
+            "UpdateSequenceStore",
+            "DeleteSequenceStore",
+            "CreateReferenceStore",
+            "DeleteReferenceStore",
+            "BatchDeleteReadSet",
+            "DeleteReference",
+            "CreateMultipartReadSetUpload",
+            "CompleteMultipartReadSetUpload",
+            "AbortMultipartReadSetUpload",
+            "GetS3AccessPolicy",
+            "PutS3AccessPolicy",
+            "DeleteS3AccessPolicy",
+        ),
+        1.0,
+    ),
+    "GetReference": 10.0,
+    "UploadReadSetPart": 10.0,
+    "GetReadSet": 30.0,
+    **dict.fromkeys(
+        (
+            "GetSequenceStore",
+            "ListSequenceStores",
+            "GetReadSetMetadata",
+            "ListReadSets",
+            "StartReadSetImportJob",
+            "GetReadSetImportJob",
+            "ListReadSetImportJobs",
+            "StartReadSetExportJob",
+            "GetReadSetExportJob",
+            "ListReadSetExportJobs",
+            "ListReferenceStores",
+            "StartReferenceImportJob",
+            "GetReferenceImportJob",
+            "ListReferenceImportJobs",
+            "ListReferences",
+            "GetReferenceMetadata",
+            "StartReadSetActivationJob",
+        ),
+        5.0,
+    ),
+}
+
+
+class ThrottlingException(ServiceError):
+    code = "ThrottlingException"
+
+
+def parse_overrides(text: str) -> dict[str, float]:
+    """`"GetReadSet=50,ListReadSets=0"` → rates; 0 lifts the limit of that operation."""
+    rates: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        try:
+            rates[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"quota override {item!r} is not OPERATION=RATE") from None
+    return rates
+
+
+class RateLimiter:
+    """Token buckets per (access key, operation): `rate` requests a second, bursts up to `rate`
+    (at least 1), as AWS's TPS quotas behave."""
+
+    def __init__(self, rates: dict[str, float]) -> None:
+        self.rates = {name: rate for name, rate in rates.items() if rate > 0}
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, access_key_id: str, operation: str) -> None:
+        """Take a token, or raise ThrottlingException (HTTP 429) when the bucket is empty."""
+        rate = self.rates.get(operation)
+        if rate is None:
+            return
+        capacity = max(rate, 1.0)
+        moment = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get((access_key_id, operation), (capacity, moment))
+            tokens = min(capacity, tokens + (moment - last) * rate)
+            if tokens < 1.0:
+                self._buckets[(access_key_id, operation)] = (tokens, moment)
+                raise ThrottlingException(
+                    f"Rate exceeded: {operation} is limited to {rate:g} requests per second "
+                    "(emulated HealthOmics quota; retry with backoff)"
+                )
+            self._buckets[(access_key_id, operation)] = (tokens - 1.0, moment)
