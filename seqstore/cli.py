@@ -249,6 +249,12 @@ def _common_options(parser: argparse.ArgumentParser, defaults: Settings) -> None
         help=f"job worker threads in this process, 0 for none (env SEQSTORE_CONCURRENCY; default {defaults.concurrency})",
     )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--audit-log",
+        default=os.environ.get("SEQSTORE_AUDIT_LOG"),
+        help="write the audit log (one JSON line per request) to this file instead of the log "
+        "(env SEQSTORE_AUDIT_LOG)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,6 +264,13 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if getattr(args, "audit_log", None):
+        audit = logging.getLogger("seqstore.audit")
+        handler = logging.FileHandler(args.audit_log)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        audit.addHandler(handler)
+        audit.setLevel(logging.INFO)
+        audit.propagate = False
     return int(args.run(args))
 
 

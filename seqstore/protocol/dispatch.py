@@ -127,6 +127,7 @@ class Dispatcher:
         bytes_in = 0
         bytes_out = 0
         response_started = False
+        internal_request = False
 
         async def tracked_send(message: dict[str, Any]) -> None:
             nonlocal response_started, bytes_out
@@ -136,6 +137,7 @@ class Dispatcher:
 
         try:
             internal = self.internal_routes.get(raw_path)
+            internal_request = internal is not None
             if internal is not None:
                 status, payload = internal()
                 await _send_json(tracked_send, status, json.dumps(payload).encode(), request_id)
@@ -209,7 +211,7 @@ class Dispatcher:
         finally:
             if body is not None:
                 bytes_in = body.received
-            if self.audit and operation_name != "-" or status >= 400:
+            if self.audit and not internal_request and audit_log.isEnabledFor(logging.INFO):
                 audit_log.info(
                     json.dumps(
                         {
