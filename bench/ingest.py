@@ -130,9 +130,12 @@ def ingest(omics, store_id: str, files: list[Path], file_type: str, reference_ar
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=4_000_000)
+    parser.add_argument("--generate-only", action="store_true", help="write the cached input files and stop")
     args = parser.parse_args()
     print(f"generating {args.pairs} read pairs (cached in {DATA}) ...", flush=True)
     fasta, r1, r2, bam = generate(args.pairs)
+    if args.generate_only:
+        return
 
     data_dir = Path(tempfile.mkdtemp(prefix="seqstore-bench-"))
     (data_dir / "buckets" / "bench").mkdir(parents=True)
