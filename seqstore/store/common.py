@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..protocol.errors import ValidationException
@@ -122,3 +123,44 @@ def page(
 
 def page_limit(max_results: int | None) -> int:
     return (max_results or DEFAULT_PAGE_SIZE) + 1
+
+
+def find_retry(
+    db: Any, connection: Any, table: Any, params: Mapping[str, Any], what: str, **scope: Any
+) -> Any | None:
+    """The row an earlier call with the same `clientToken` created, or None. The same token with
+    different input is a ValidationException. Concurrent calls with one token are serialized, so
+    a retry racing its original cannot create a second resource."""
+    token = params.get("clientToken")
+    if token is None:
+        return None
+    db.lock(connection, f"clientToken:{token}")
+    query = select(table).where(table.c.client_token == token)
+    for column, value in scope.items():
+        query = query.where(table.c[column] == value)
+    existing = connection.execute(query).first()
+    if existing is not None and existing.request_hash != request_hash(params):
+        raise ValidationException(f"'clientToken': {token!r} was already used for a different {what}")
+    return existing
+
+
+def created_between(query: Any, column: Any, flt: Mapping[str, Any], prefix: str = "created") -> Any:
+    """Apply a filter's inclusive `createdAfter`/`createdBefore` (or `updated…`) bounds."""
+    if f"{prefix}After" in flt:
+        query = query.where(column >= flt[f"{prefix}After"])
+    if f"{prefix}Before" in flt:
+        query = query.where(column <= flt[f"{prefix}Before"])
+    return query
+
+
+def fetch_page(
+    connection: Any, query: Any, table: Any, params: Mapping[str, Any], scope: Any
+) -> tuple[Sequence[Any], str | None]:
+    """Run a list query as one keyset page on `seq` (after the request's nextToken); return the
+    rows and the next page's token."""
+    query = (
+        query.where(table.c.seq > Pages.decode(params.get("nextToken"), scope))
+        .order_by(table.c.seq)
+        .limit(page_limit(params.get("maxResults")))
+    )
+    return page(connection.execute(query).all(), params.get("maxResults"), scope)

@@ -5,21 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
-from ..db import schema as t
-from ..jobs import queue
-from ..protocol.errors import ResourceNotFoundException, ValidationException
-from .common import Pages, page, page_limit, request_hash
+from ..protocol.errors import ValidationException
 from .context import StoreContext
+from .job_records import get_job, list_jobs, submit
 
 IMPORT = "READSET_IMPORT"
 EXPORT = "READSET_EXPORT"
 ACTIVATION = "READSET_ACTIVATION"
 KIND_NAMES = {IMPORT: "import", EXPORT: "export", ACTIVATION: "activation"}
-
-JOB_SUBMITTED = "The job is submitted and will start soon."
-ITEM_QUEUED = "The source is queued for the job."
 
 
 class ReadSetJobs:
@@ -71,79 +64,35 @@ class ReadSetJobs:
         }
 
     def start(self, kind: str, params: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
-        """Queue a job of `kind` with one item per source; the same clientToken and input give
-        the same job again."""
+        """Queue a job of `kind` with one item per source."""
         store_id = params["sequenceStoreId"]
-        token = params.get("clientToken")
-        digest = request_hash(params)
         with self.ctx.db.write() as connection:
             self.ctx.sequence_stores.require(connection, store_id)
-            if token is not None:
-                self.ctx.db.lock(connection, f"clientToken:{token}")
-                existing = connection.execute(
-                    select(t.jobs).where(
-                        t.jobs.c.store_id == store_id, t.jobs.c.kind == kind, t.jobs.c.client_token == token
-                    )
-                ).first()
-                if existing is not None:
-                    if existing.request_hash != digest:
-                        raise ValidationException(
-                            f"'clientToken': {token!r} was already used for a different {KIND_NAMES[kind]} job"
-                        )
-                    return self.describe(existing)
-            job_id = queue.enqueue(
+            job = submit(
+                self.ctx,
                 connection,
                 kind,
                 store_id,
-                {},
-                items=items,
-                item_message=ITEM_QUEUED,
-                status_message=JOB_SUBMITTED,
+                params,
+                items,
+                f"{KIND_NAMES[kind]} job",
                 role_arn=params.get("roleArn"),
                 destination=params.get("destination"),
-                client_token=token,
-                request_hash=digest,
             )
-            job = connection.execute(select(t.jobs).where(t.jobs.c.id == job_id)).one()
         self.ctx.wake_workers()
         return self.describe(job)
 
     def get(self, kind: str, store_id: str, job_id: str) -> dict[str, Any]:
         with self.ctx.db.read() as connection:
             self.ctx.sequence_stores.require(connection, store_id)
-            row = connection.execute(
-                select(t.jobs).where(
-                    t.jobs.c.id == job_id, t.jobs.c.store_id == store_id, t.jobs.c.kind == kind
-                )
-            ).first()
-            if row is None:
-                raise ResourceNotFoundException(
-                    f"No read set {KIND_NAMES[kind]} job {job_id} in sequence store {store_id}"
-                )
-            items = connection.execute(
-                select(t.job_items).where(t.job_items.c.job_id == job_id).order_by(t.job_items.c.position)
-            ).all()
-        return self.describe(row, list(items))
+            row, items = get_job(connection, kind, store_id, job_id, f"read set {KIND_NAMES[kind]} job")
+        return self.describe(row, items)
 
     def list_jobs(self, kind: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
         store_id = params["sequenceStoreId"]
-        flt = params.get("filter") or {}
-        scope = {"store": store_id, "kind": kind, "filter": flt}
-        c = t.jobs.c
-        query = select(t.jobs).where(
-            c.store_id == store_id, c.kind == kind, c.seq > Pages.decode(params.get("nextToken"), scope)
-        )
-        if "status" in flt:
-            query = query.where(c.status == flt["status"])
-        if "createdAfter" in flt:
-            query = query.where(c.creation_time >= flt["createdAfter"])
-        if "createdBefore" in flt:
-            query = query.where(c.creation_time <= flt["createdBefore"])
-        query = query.order_by(c.seq).limit(page_limit(params.get("maxResults")))
         with self.ctx.db.read() as connection:
             self.ctx.sequence_stores.require(connection, store_id)
-            rows = connection.execute(query).all()
-        rows, token = page(rows, params.get("maxResults"), scope)
+            rows, token = list_jobs(connection, kind, store_id, params)
         return [self.describe(r) for r in rows], token
 
     # --- the three Start calls: request-level checks, then one item per source

@@ -16,7 +16,7 @@ from ..protocol.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
-from .common import Pages, insert_with_new_id, now, page, page_limit
+from .common import created_between, fetch_page, insert_with_new_id, now
 from .context import StoreContext
 
 REFERENCE_ARN = re.compile(r"arn:aws:omics:([^:]+):([0-9]{12}):referenceStore/([0-9]+)/reference/([0-9]+)")
@@ -147,9 +147,7 @@ class ReadSets:
         flt = params.get("filter") or {}
         scope = {"store": store_id, "filter": flt}
         c = t.read_sets.c
-        query = select(t.read_sets).where(
-            c.sequence_store_id == store_id, c.seq > Pages.decode(params.get("nextToken"), scope)
-        )
+        query = select(t.read_sets).where(c.sequence_store_id == store_id)
         query = (
             query.where(c.status == flt["status"]) if "status" in flt else query.where(c.status != "DELETED")
         )
@@ -165,15 +163,10 @@ class ReadSets:
         if "referenceArn" in flt:
             arn = flt["referenceArn"]
             query = query.where(c.reference_arn.is_(None) if arn == "" else c.reference_arn == arn)
-        if "createdAfter" in flt:
-            query = query.where(c.creation_time >= flt["createdAfter"])
-        if "createdBefore" in flt:
-            query = query.where(c.creation_time <= flt["createdBefore"])
-        query = query.order_by(c.seq).limit(page_limit(params.get("maxResults")))
+        query = created_between(query, c.creation_time, flt)
         with self.ctx.db.read() as connection:
             self.ctx.sequence_stores.require(connection, store_id)
-            rows = connection.execute(query).all()
-        rows, token = page(rows, params.get("maxResults"), scope)
+            rows, token = fetch_page(connection, query, t.read_sets, params, scope)
         return {"readSets": [self.describe(r) for r in rows], "nextToken": token}
 
     def part_range(self, store_id: str, read_set_id: str, file: str | None, part_number: int) -> PartRange:

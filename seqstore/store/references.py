@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from ..db import schema as t
-from ..jobs import queue
 from ..protocol.errors import (
     ConflictException,
     RangeNotSatisfiableException,
@@ -17,8 +16,9 @@ from ..protocol.errors import (
     ServiceQuotaExceededException,
     ValidationException,
 )
-from .common import Pages, insert_with_new_id, now, page, page_limit, request_hash
+from .common import created_between, fetch_page, find_retry, insert_with_new_id, now, request_hash
 from .context import StoreContext
+from .job_records import get_job, list_jobs, submit
 from .read_set_jobs import IMPORT as READ_SET_IMPORT
 from .read_sets import PartRange
 
@@ -75,20 +75,12 @@ class References:
 
     def create_store(self, params: dict[str, Any]) -> dict[str, Any]:
         self.ctx.tags.check_tags(params.get("tags") or {})
-        token = params.get("clientToken")
-        digest = request_hash(params)
         with self.ctx.db.write() as connection:
-            if token is not None:
-                self.ctx.db.lock(connection, f"clientToken:{token}")
-                existing = connection.execute(
-                    select(t.reference_stores).where(t.reference_stores.c.client_token == token)
-                ).first()
-                if existing is not None:
-                    if existing.request_hash != digest:
-                        raise ValidationException(
-                            f"'clientToken': {token!r} was already used for a different CreateReferenceStore request"
-                        )
-                    return self.describe_store(existing)
+            existing = find_retry(
+                self.ctx.db, connection, t.reference_stores, params, "CreateReferenceStore request"
+            )
+            if existing is not None:
+                return self.describe_store(existing)
             count = connection.execute(select(func.count()).select_from(t.reference_stores)).scalar_one()
             limit = self.ctx.settings.max_reference_stores
             if count >= limit:
@@ -103,8 +95,8 @@ class References:
                 "description": params.get("description"),
                 "sse_type": sse.get("type", "KMS"),
                 "sse_key_arn": sse.get("keyArn"),
-                "client_token": token,
-                "request_hash": digest,
+                "client_token": params.get("clientToken"),
+                "request_hash": request_hash(params),
                 "creation_time": timestamp,
                 "update_time": timestamp,
             }
@@ -125,17 +117,12 @@ class References:
     def list_stores(self, params: dict[str, Any]) -> dict[str, Any]:
         flt = params.get("filter") or {}
         c = t.reference_stores.c
-        query = select(t.reference_stores).where(c.seq > Pages.decode(params.get("nextToken"), flt))
+        query = select(t.reference_stores)
         if "name" in flt:
             query = query.where(c.name == flt["name"])
-        if "createdAfter" in flt:
-            query = query.where(c.creation_time >= flt["createdAfter"])
-        if "createdBefore" in flt:
-            query = query.where(c.creation_time <= flt["createdBefore"])
-        query = query.order_by(c.seq).limit(page_limit(params.get("maxResults")))
+        query = created_between(query, c.creation_time, flt)
         with self.ctx.db.read() as connection:
-            rows = connection.execute(query).all()
-        rows, token = page(rows, params.get("maxResults"), flt)
+            rows, token = fetch_page(connection, query, t.reference_stores, params, flt)
         return {"referenceStores": [self.describe_store(r) for r in rows], "nextToken": token}
 
     def delete_store(self, store_id: str) -> dict[str, Any]:
@@ -230,24 +217,15 @@ class References:
         flt = params.get("filter") or {}
         scope = {"store": store_id, "filter": flt}
         c = t.references.c
-        query = select(t.references).where(
-            c.reference_store_id == store_id,
-            c.status != "DELETED",
-            c.seq > Pages.decode(params.get("nextToken"), scope),
-        )
+        query = select(t.references).where(c.reference_store_id == store_id, c.status != "DELETED")
         if "name" in flt:
             query = query.where(c.name == flt["name"])
         if "md5" in flt:
             query = query.where(c.md5 == flt["md5"])
-        if "createdAfter" in flt:
-            query = query.where(c.creation_time >= flt["createdAfter"])
-        if "createdBefore" in flt:
-            query = query.where(c.creation_time <= flt["createdBefore"])
-        query = query.order_by(c.seq).limit(page_limit(params.get("maxResults")))
+        query = created_between(query, c.creation_time, flt)
         with self.ctx.db.read() as connection:
             self.require_store(connection, store_id)
-            rows = connection.execute(query).all()
-        rows, token = page(rows, params.get("maxResults"), scope)
+            rows, token = fetch_page(connection, query, t.references, params, scope)
         return {"references": [self.describe(r) for r in rows], "nextToken": token}
 
     def part_range(
@@ -307,7 +285,9 @@ class References:
                     t.job_items.c.status.not_in(("FINISHED", "FAILED")),
                 )
             ).all()
-            named_by = next((row.job_id for row in queued if (row.source or {}).get("referenceArn") == arn), None)
+            named_by = next(
+                (row.job_id for row in queued if (row.source or {}).get("referenceArn") == arn), None
+            )
             if named_by is not None:
                 raise ConflictException(
                     f"Reference {reference_id} is named by read set import job {named_by} in progress"
@@ -361,77 +341,30 @@ class References:
         store_id = params["referenceStoreId"]
         for source in params["sources"]:
             self.ctx.tags.check_tags(source.get("tags") or {})
-        token = params.get("clientToken")
-        digest = request_hash(params)
         with self.ctx.db.write() as connection:
             self.require_store(connection, store_id)
-            if token is not None:
-                self.ctx.db.lock(connection, f"clientToken:{token}")
-                existing = connection.execute(
-                    select(t.jobs).where(
-                        t.jobs.c.store_id == store_id,
-                        t.jobs.c.kind == REFERENCE_IMPORT,
-                        t.jobs.c.client_token == token,
-                    )
-                ).first()
-                if existing is not None:
-                    if existing.request_hash != digest:
-                        raise ValidationException(
-                            f"'clientToken': {token!r} was already used for a different import job"
-                        )
-                    return self.describe_job(existing)
-            job_id = queue.enqueue(
+            job = submit(
+                self.ctx,
                 connection,
                 REFERENCE_IMPORT,
                 store_id,
-                {},
-                items=list(params["sources"]),
-                item_message="The source is queued for the job.",
-                status_message="The job is submitted and will start soon.",
+                params,
+                list(params["sources"]),
+                "reference import job",
                 role_arn=params["roleArn"],
-                client_token=token,
-                request_hash=digest,
             )
-            job = connection.execute(select(t.jobs).where(t.jobs.c.id == job_id)).one()
         self.ctx.wake_workers()
         return self.describe_job(job)
 
     def get_import(self, store_id: str, job_id: str) -> dict[str, Any]:
         with self.ctx.db.read() as connection:
             self.require_store(connection, store_id)
-            row = connection.execute(
-                select(t.jobs).where(
-                    t.jobs.c.id == job_id, t.jobs.c.store_id == store_id, t.jobs.c.kind == REFERENCE_IMPORT
-                )
-            ).first()
-            if row is None:
-                raise ResourceNotFoundException(
-                    f"No reference import job {job_id} in reference store {store_id}"
-                )
-            items = connection.execute(
-                select(t.job_items).where(t.job_items.c.job_id == job_id).order_by(t.job_items.c.position)
-            ).all()
-        return self.describe_job(row, list(items))
+            row, items = get_job(connection, REFERENCE_IMPORT, store_id, job_id, "reference import job")
+        return self.describe_job(row, items)
 
     def list_imports(self, params: dict[str, Any]) -> dict[str, Any]:
         store_id = params["referenceStoreId"]
-        flt = params.get("filter") or {}
-        scope = {"store": store_id, "kind": REFERENCE_IMPORT, "filter": flt}
-        c = t.jobs.c
-        query = select(t.jobs).where(
-            c.store_id == store_id,
-            c.kind == REFERENCE_IMPORT,
-            c.seq > Pages.decode(params.get("nextToken"), scope),
-        )
-        if "status" in flt:
-            query = query.where(c.status == flt["status"])
-        if "createdAfter" in flt:
-            query = query.where(c.creation_time >= flt["createdAfter"])
-        if "createdBefore" in flt:
-            query = query.where(c.creation_time <= flt["createdBefore"])
-        query = query.order_by(c.seq).limit(page_limit(params.get("maxResults")))
         with self.ctx.db.read() as connection:
             self.require_store(connection, store_id)
-            rows = connection.execute(query).all()
-        rows, token = page(rows, params.get("maxResults"), scope)
+            rows, token = list_jobs(connection, REFERENCE_IMPORT, store_id, params)
         return {"importJobs": [self.describe_job(r) for r in rows], "nextToken": token}

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from ..db import schema as t
 from ..protocol.errors import ConflictException, ResourceNotFoundException, ValidationException
-from .common import Pages, insert_with_new_id, now, page, page_limit, request_hash
+from .common import created_between, fetch_page, find_retry, insert_with_new_id, now, request_hash
 from .context import StoreContext
 
 MAX_PROPAGATED_TAGS = 5  # fixed quota (quotas.md)
@@ -60,21 +60,12 @@ class SequenceStores:
     def create(self, params: dict[str, Any]) -> dict[str, Any]:
         _check_propagated_tags(params.get("propagatedSetLevelTags"))
         self.ctx.tags.check_tags(params.get("tags") or {})
-        token = params.get("clientToken")
-        digest = request_hash(params)
         with self.ctx.db.write() as connection:
-            if token is not None:
-                self.ctx.db.lock(connection, f"clientToken:{token}")
-                existing = connection.execute(
-                    select(t.sequence_stores).where(t.sequence_stores.c.client_token == token)
-                ).first()
-                if existing is not None:
-                    if existing.request_hash != digest:
-                        raise ValidationException(
-                            f"'clientToken': {token!r} was already used for a different "
-                            "CreateSequenceStore request"
-                        )
-                    return self.describe(existing)
+            existing = find_retry(
+                self.ctx.db, connection, t.sequence_stores, params, "CreateSequenceStore request"
+            )
+            if existing is not None:
+                return self.describe(existing)
             timestamp = now()
             sse = params.get("sseConfig") or {}
             values = {
@@ -87,8 +78,8 @@ class SequenceStores:
                 "sse_type": sse.get("type", "KMS"),
                 "sse_key_arn": sse.get("keyArn"),
                 "access_log_location": (params.get("s3AccessConfig") or {}).get("accessLogLocation") or None,
-                "client_token": token,
-                "request_hash": digest,
+                "client_token": params.get("clientToken"),
+                "request_hash": request_hash(params),
                 "creation_time": timestamp,
                 "update_time": timestamp,
             }
@@ -109,23 +100,15 @@ class SequenceStores:
     def list_stores(self, params: dict[str, Any]) -> dict[str, Any]:
         flt = params.get("filter") or {}
         c = t.sequence_stores.c
-        query = select(t.sequence_stores).where(c.seq > Pages.decode(params.get("nextToken"), flt))
+        query = select(t.sequence_stores)
         if "name" in flt:
             query = query.where(c.name == flt["name"])
         if "status" in flt:
             query = query.where(c.status == flt["status"])
-        if "createdAfter" in flt:
-            query = query.where(c.creation_time >= flt["createdAfter"])
-        if "createdBefore" in flt:
-            query = query.where(c.creation_time <= flt["createdBefore"])
-        if "updatedAfter" in flt:
-            query = query.where(c.update_time >= flt["updatedAfter"])
-        if "updatedBefore" in flt:
-            query = query.where(c.update_time <= flt["updatedBefore"])
-        query = query.order_by(c.seq).limit(page_limit(params.get("maxResults")))
+        query = created_between(query, c.creation_time, flt)
+        query = created_between(query, c.update_time, flt, prefix="updated")
         with self.ctx.db.read() as connection:
-            rows = connection.execute(query).all()
-        rows, token = page(rows, params.get("maxResults"), flt)
+            rows, token = fetch_page(connection, query, t.sequence_stores, params, flt)
         return {"sequenceStores": [self.describe(r) for r in rows], "nextToken": token}
 
     def update(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -189,7 +172,8 @@ class SequenceStores:
             connection.execute(delete(t.tags).where(t.tags.c.resource_arn == arn))
             connection.execute(
                 delete(t.s3_access_policies).where(
-                    t.s3_access_policies.c.store_id == store_id, t.s3_access_policies.c.store_type == "SEQUENCE_STORE"
+                    t.s3_access_policies.c.store_id == store_id,
+                    t.s3_access_policies.c.store_type == "SEQUENCE_STORE",
                 )
             )
             connection.execute(delete(t.sequence_stores).where(t.sequence_stores.c.id == store_id))

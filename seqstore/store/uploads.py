@@ -14,7 +14,17 @@ from ..db import schema as t
 from ..jobs import queue
 from ..protocol.errors import ResourceNotFoundException, ValidationException
 from ..protocol.streams import RequestBody
-from .common import Pages, insert_with_new_id, now, page, page_limit, request_hash
+from .common import (
+    Pages,
+    created_between,
+    fetch_page,
+    find_retry,
+    insert_with_new_id,
+    now,
+    page,
+    page_limit,
+    request_hash,
+)
 from .context import StoreContext
 
 INGEST_UPLOAD = "INGEST_UPLOAD"
@@ -62,23 +72,13 @@ class Uploads:
         file_type = params["sourceFileType"]
         self.ctx.read_sets.check_reference_arn(file_type, params.get("referenceArn"))
         self.ctx.tags.check_tags(params.get("tags") or {})
-        token = params.get("clientToken")
-        digest = request_hash(params)
         with self.ctx.db.write() as connection:
             self.ctx.sequence_stores.require(connection, store_id)
-            if token is not None:
-                self.ctx.db.lock(connection, f"clientToken:{token}")
-                existing = connection.execute(
-                    select(t.uploads).where(
-                        t.uploads.c.sequence_store_id == store_id, t.uploads.c.client_token == token
-                    )
-                ).first()
-                if existing is not None:
-                    if existing.request_hash != digest:
-                        raise ValidationException(
-                            f"'clientToken': {token!r} was already used for a different upload"
-                        )
-                    return self.describe(existing)
+            existing = find_retry(
+                self.ctx.db, connection, t.uploads, params, "upload", sequence_store_id=store_id
+            )
+            if existing is not None:
+                return self.describe(existing)
             timestamp = now()
             values = {
                 "sequence_store_id": store_id,
@@ -91,8 +91,8 @@ class Uploads:
                 "reference_arn": params.get("referenceArn"),
                 "tags": params.get("tags") or {},
                 "status": "IN_PROGRESS",
-                "client_token": token,
-                "request_hash": digest,
+                "client_token": params.get("clientToken"),
+                "request_hash": request_hash(params),
                 "creation_time": timestamp,
                 "update_time": timestamp,
             }
@@ -284,20 +284,10 @@ class Uploads:
         store_id = params["sequenceStoreId"]
         c = t.uploads.c
         scope = {"store": store_id}
-        query = (
-            select(t.uploads)
-            .where(
-                c.sequence_store_id == store_id,
-                c.status == "IN_PROGRESS",
-                c.seq > Pages.decode(params.get("nextToken"), scope),
-            )
-            .order_by(c.seq)
-            .limit(page_limit(params.get("maxResults")))
-        )
+        query = select(t.uploads).where(c.sequence_store_id == store_id, c.status == "IN_PROGRESS")
         with self.ctx.db.read() as connection:
             self.ctx.sequence_stores.require(connection, store_id)
-            rows = connection.execute(query).all()
-        rows, token = page(rows, params.get("maxResults"), scope)
+            rows, token = fetch_page(connection, query, t.uploads, params, scope)
         return {"uploads": [self.describe(r) for r in rows], "nextToken": token}
 
     def list_parts(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -310,10 +300,7 @@ class Uploads:
             c.part_source == source,
             c.part_number > Pages.decode(params.get("nextToken"), scope),
         )
-        if "createdAfter" in flt:
-            query = query.where(c.creation_time >= flt["createdAfter"])
-        if "createdBefore" in flt:
-            query = query.where(c.creation_time <= flt["createdBefore"])
+        query = created_between(query, c.creation_time, flt)
         query = query.order_by(c.part_number).limit(page_limit(params.get("maxResults")))
         with self.ctx.db.read() as connection:
             self.require_open(connection, store_id, upload_id)
