@@ -203,6 +203,16 @@ class ImportRunner(ItemJobRunner):
             return connection.execute(select(t.read_sets).where(t.read_sets.c.id == read_set_id)).one()
 
 
+def existing_read_set(connection: Any, store_id: str, read_set_id: str) -> Any:
+    """The row of a read set of the store that is not deleted, else the item fails."""
+    read_set = connection.execute(
+        select(t.read_sets).where(t.read_sets.c.id == read_set_id, t.read_sets.c.sequence_store_id == store_id)
+    ).first()
+    if read_set is None or read_set.status in ("DELETING", "DELETED"):
+        raise ItemFailed(f"Read set {read_set_id} does not exist in this sequence store.")
+    return read_set
+
+
 class ExportRunner(ItemJobRunner):
     kind = EXPORT
 
@@ -210,13 +220,7 @@ class ExportRunner(ItemJobRunner):
         ctx = self.ctx
         read_set_id = item.source["readSetId"]
         with ctx.db.read() as connection:
-            read_set = connection.execute(
-                select(t.read_sets).where(
-                    t.read_sets.c.id == read_set_id, t.read_sets.c.sequence_store_id == job.store_id
-                )
-            ).first()
-            if read_set is None or read_set.status in ("DELETING", "DELETED"):
-                raise ItemFailed(f"Read set {read_set_id} does not exist in this sequence store.")
+            read_set = existing_read_set(connection, job.store_id, read_set_id)
             if read_set.status != "ACTIVE":
                 raise ItemFailed(
                     f"Read set {read_set_id} is {read_set.status}; only ACTIVE read sets can be exported."
@@ -246,13 +250,7 @@ class ActivationRunner(ItemJobRunner):
         ctx = self.ctx
         read_set_id = item.source["readSetId"]
         with ctx.db.write() as connection:
-            read_set = connection.execute(
-                select(t.read_sets).where(
-                    t.read_sets.c.id == read_set_id, t.read_sets.c.sequence_store_id == job.store_id
-                )
-            ).first()
-            if read_set is None or read_set.status in ("DELETING", "DELETED"):
-                raise ItemFailed(f"Read set {read_set_id} does not exist in this sequence store.")
+            read_set = existing_read_set(connection, job.store_id, read_set_id)
             resuming = (
                 read_set.status == "ACTIVATING"
                 and item.status == "IN_PROGRESS"
