@@ -348,3 +348,24 @@ def test_a_complete_with_only_source2_parts(omics, bystanders) -> None:
     assert "SOURCE1" in excinfo.value.response["Error"]["Message"]
     omics.abort_multipart_read_set_upload(sequenceStoreId=store_id, uploadId=upload_id)
     bystanders.check_unharmed(upload_id)
+
+
+def test_a_failed_upload_is_kept_in_the_stores_fallback_location(omics, server) -> None:  # type: ignore[no-untyped-def]
+    """Spec §9: the files of a failed direct upload go to `<fallbackLocation><readSetId>/`."""
+    bucket = server.data_dir / "buckets" / "fallback-bucket"
+    bucket.mkdir(parents=True, exist_ok=True)
+    store_id = omics.create_sequence_store(name="with-fallback", fallbackLocation="s3://fallback-bucket/failed/")["id"]
+    broken = gzip.compress(b"@r1\nACGT\n+\nIII\n")  # quality shorter than the sequence
+    metadata = ingest(omics, store_id, "FASTQ", broken, name="broken", subjectId="s", sampleId="s")
+    assert metadata["status"] == "UPLOAD_FAILED"
+    kept = bucket / "failed" / metadata["id"] / "broken_source1.fastq.gz"
+    assert kept.read_bytes() == broken
+    assert "fallback" not in metadata["statusMessage"]
+
+
+def test_a_fallback_location_that_cannot_be_written_is_said_in_the_status(omics) -> None:  # type: ignore[no-untyped-def]
+    store_id = omics.create_sequence_store(name="bad-fallback", fallbackLocation="s3://no-such-bucket/x/")["id"]
+    metadata = ingest(omics, store_id, "FASTQ", b"not a fastq at all\n", name="junk", subjectId="s", sampleId="s")
+    assert metadata["status"] == "UPLOAD_FAILED"
+    assert "could not be written to the fallback location" in metadata["statusMessage"]
+    assert "no-such-bucket" in metadata["statusMessage"]

@@ -20,6 +20,7 @@ from ..genomics import IngestError
 from ..store.context import StoreContext
 from ..store.read_sets import StoredFile, safe_file_name
 from . import queue
+from .objects import ObjectAccessError, ObjectStore
 
 log = logging.getLogger("seqstore.ingest")
 
@@ -117,8 +118,9 @@ def ingest_read_set(
 class UploadIngestion:
     """Runs INGEST_UPLOAD jobs queued by CompleteMultipartReadSetUpload."""
 
-    def __init__(self, ctx: StoreContext) -> None:
+    def __init__(self, ctx: StoreContext, objects: ObjectStore) -> None:
         self.ctx = ctx
+        self.objects = objects
 
     def work_dir(self, job_id: str) -> Path:
         return self.ctx.settings.data_dir / "work" / job_id
@@ -140,6 +142,8 @@ class UploadIngestion:
                 }
                 outcome = ingest_read_set(ctx, read_set, sources, work_dir)
                 failure = outcome if isinstance(outcome, str) else None
+                if failure is not None:
+                    self._keep_in_fallback_location(read_set, sources, failure)
             else:  # an earlier attempt got this far before it was interrupted
                 failure = read_set.status_message if read_set.status == "UPLOAD_FAILED" else None
             self._release_parts(upload_id)
@@ -147,6 +151,31 @@ class UploadIngestion:
                 queue.finish(connection, job.id, "FAILED" if failure else "COMPLETED", failure)
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
+
+    def _keep_in_fallback_location(self, read_set: Any, sources: dict[str, Path], failure: str) -> None:
+        """A failed upload's files go to the store's fallbackLocation, if it has one (spec §9):
+        `<fallbackLocation><readSetId>/<file name>`."""
+        with self.ctx.db.read() as connection:
+            store = self.ctx.sequence_stores.require(connection, read_set.sequence_store_id)
+        if not store.fallback_location:
+            return
+        prefix = (
+            store.fallback_location
+            if store.fallback_location.endswith("/")
+            else store.fallback_location + "/"
+        )
+        names = stored_file_names(read_set.name or read_set.id, read_set.file_type, "source2" in sources)
+        try:
+            for source, path in sources.items():
+                self.objects.put(f"{prefix}{read_set.id}/{names[source]}", path)
+        except ObjectAccessError as exc:
+            log.warning("read set %s: could not keep the failed upload in %s: %s", read_set.id, prefix, exc)
+            with self.ctx.db.write() as connection:
+                self.ctx.read_sets.mark_failed(
+                    connection,
+                    read_set.id,
+                    f"{failure} (and its files could not be written to the fallback location: {exc})",
+                )
 
     def _assemble(self, part_keys: Iterable[str], destination: Path) -> Path:
         self.ctx.blobs.assemble(part_keys, destination)

@@ -206,7 +206,9 @@ class ImportRunner(ItemJobRunner):
 def existing_read_set(connection: Any, store_id: str, read_set_id: str) -> Any:
     """The row of a read set of the store that is not deleted, else the item fails."""
     read_set = connection.execute(
-        select(t.read_sets).where(t.read_sets.c.id == read_set_id, t.read_sets.c.sequence_store_id == store_id)
+        select(t.read_sets).where(
+            t.read_sets.c.id == read_set_id, t.read_sets.c.sequence_store_id == store_id
+        )
     ).first()
     if read_set is None or read_set.status in ("DELETING", "DELETED"):
         raise ItemFailed(f"Read set {read_set_id} does not exist in this sequence store.")

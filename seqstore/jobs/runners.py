@@ -29,7 +29,7 @@ def build_worker(ctx: StoreContext, concurrency: int) -> Worker:
     """A Worker running every job kind on `ctx`; it wakes when this process queues a job."""
     objects = object_store(ctx)
     kinds: dict[str, Any] = {
-        INGEST_UPLOAD: UploadIngestion(ctx),
+        INGEST_UPLOAD: UploadIngestion(ctx, objects),
         IMPORT: ImportRunner(ctx, objects),
         EXPORT: ExportRunner(ctx, objects),
         ACTIVATION: ActivationRunner(ctx, objects),
