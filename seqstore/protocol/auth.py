@@ -24,6 +24,7 @@ AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*"
     r"SignedHeaders=(?P<signed>[^,\s]+)\s*,\s*Signature=(?P<signature>[0-9a-f]{64})\s*"
 )
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MAX_SKEW_SECONDS = 15 * 60
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 
@@ -137,6 +138,21 @@ class SigV4Verifier:
                 "InvalidSignatureException",
                 "A streamed body must sign its hash (or UNSIGNED-PAYLOAD) in X-Amz-Content-SHA256",
             )
+        declared = headers.get("x-amz-content-sha256")
+        if declared is not None:
+            # The signature covers this header's value instead of the body: a body read whole
+            # must have exactly this hash, and a streamed one a hash its reader can check.
+            if body is not None and declared != sha256_hex(body):
+                raise AuthError(
+                    "InvalidSignatureException",
+                    "X-Amz-Content-SHA256 must be the SHA-256 of the body (UNSIGNED-PAYLOAD is only "
+                    "for UploadReadSetPart), and this body does not have it",
+                )
+            if body is None and declared != UNSIGNED_PAYLOAD and not SHA256_HEX.fullmatch(declared):
+                raise AuthError(
+                    "InvalidSignatureException",
+                    "X-Amz-Content-SHA256 must be a SHA-256 hex digest or UNSIGNED-PAYLOAD",
+                )
         url = f"http://{headers.get('host', '')}{raw_path}" + (f"?{raw_query}" if raw_query else "")
         request = AWSRequest(
             method=method,

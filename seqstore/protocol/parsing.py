@@ -4,6 +4,7 @@ URI labels, query-string members, header members, a JSON body or a streaming pay
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import unquote
 
@@ -13,6 +14,9 @@ from .errors import ValidationException
 from .validation import Validator
 
 JSON_CONTENT_TYPES = ("application/json", "application/x-amz-json-1.0", "application/x-amz-json-1.1")
+# An integer in a query string or header as botocore writes it: ASCII digits (`int()` alone would
+# also take " 7", "+5", "1_000" and non-ASCII digits such as "٣").
+INTEGER_TEXT = re.compile(r"-?[0-9]+")
 
 
 def payload_member(operation: OperationModel) -> str | None:
@@ -45,9 +49,11 @@ def _scalar(shape: Any, text: str, where: str, validator: Validator) -> Any:
     """Convert a query or header string to the member's type."""
     if shape.type_name in ("integer", "long"):
         try:
-            return int(text)
+            if INTEGER_TEXT.fullmatch(text) is None:
+                raise ValueError(text)
+            return int(text)  # ValueError too past 4300 digits
         except ValueError:
-            validator.fail(where, f"expected an integer, got {text!r}")
+            validator.fail(where, f"expected an integer, got {text[:60]!r}")
             return None
     if shape.type_name == "boolean":
         if text.lower() in ("true", "false"):
@@ -68,7 +74,8 @@ def parse_body_json(body: bytes, content_type: str | None) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        value = json.loads(body)
+        # Decoded as UTF-8 first: json.loads(bytes) would also take UTF-16 and UTF-32 bodies.
+        value = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ValidationException(f"The request body is not valid JSON: {exc}") from None
     except RecursionError:

@@ -12,6 +12,8 @@ import regex
 
 from .errors import ValidationException
 
+_SURROGATE = regex.compile("[\ud800-\udfff]")
+
 
 @cache
 def _pattern(pattern: str) -> regex.Pattern[str]:
@@ -125,6 +127,10 @@ class Validator:
     def _string(self, shape: Any, value: Any, path: str) -> Any:
         if not isinstance(value, str):
             self.fail(path, f"expected a string, got {_show(value)}")
+            return value
+        if _SURROGATE.search(value):
+            # JSON's \ud800-style escapes can make one; it has no UTF-8 form to store or compare.
+            self.fail(path, "is not valid Unicode text: it has an unpaired surrogate (\\ud800-\\udfff)")
             return value
         enum = shape.enum
         if enum and value not in enum:

@@ -1,0 +1,126 @@
+"""A 500-request slice of bench/fuzz.py's model-driven fuzzing against a fresh server: no answer
+may be a 5xx (or missing), and the invalid requests must leave the victim store's data as it was."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import sys
+from collections.abc import Iterator
+from types import ModuleType
+from urllib.parse import quote
+
+import pytest
+from auth_helpers import signed_request
+from conftest import ROOT, Server
+
+REQUESTS = 500
+SEED = 20261123
+
+
+def load_fuzz() -> ModuleType:
+    """bench/ is not a package: load bench/fuzz.py by its path."""
+    name = "seqstore_bench_fuzz"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "fuzz.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the file runs
+    spec.loader.exec_module(module)
+    return module
+
+
+fuzz = load_fuzz()
+
+
+@pytest.fixture(scope="module")
+def fresh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = Server(tmp_path_factory.mktemp("fuzz") / "data")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def report(fresh_server: Server):  # type: ignore[no-untyped-def]
+    return fuzz.run(fresh_server.url, "seqstore", "seqstore-secret", requests=REQUESTS, seed=SEED,
+                    buckets_dir=fresh_server.data_dir / "buckets")
+
+
+def test_no_fuzzed_request_gets_a_5xx_or_no_answer(report, fresh_server: Server) -> None:  # type: ignore[no-untyped-def]
+    overall = report.overall
+    assert sum(overall.values()) == REQUESTS
+    assert overall["5xx"] == 0 and overall["none"] == 0, report.render() + "\n" + fresh_server.logs()[-4000:]
+    assert "Traceback" not in fresh_server.logs(), fresh_server.logs()[-4000:]
+
+
+def test_the_invalid_requests_leave_the_victims_data_unchanged(report) -> None:  # type: ignore[no-untyped-def]
+    assert report.data_changes == [], report.render()
+
+
+def test_the_slice_reaches_every_storage_operation_with_valid_and_invalid_requests(report) -> None:  # type: ignore[no-untyped-def]
+    assert set(report.by_operation) == {op.name for op in fuzz.OPERATIONS}
+    assert len(fuzz.OPERATIONS) == 41
+    categories = report.by_category
+    assert categories["valid"]["2xx"] > 0
+    for name in ("constraint", "type", "label", "bytes"):
+        assert categories[name]["4xx"] > 0, (name, report.render())
+    # Invalid requests are refused, not accepted.
+    assert report.accepted_invalid == [], report.render()
+
+
+def test_the_snapshot_notices_a_change_to_the_victim(report, fresh_server: Server) -> None:  # type: ignore[no-untyped-def]
+    # The "data unchanged" oracle is not vacuous: changes made behind its back are reported.
+    client = fuzz.make_client(fresh_server.url, "seqstore", "seqstore-secret", "us-east-1")
+    res = fuzz.setup(client, "us-east-1", random.Random(1), fresh_server.data_dir / "buckets")
+    before = fuzz.snapshot(client, res)
+    assert fuzz.compare(before, fuzz.snapshot(client, res), res, set(), set()) == []
+    client.tag_resource(resourceArn=res.victim.read_set_arn, tags={"changed": "yes"})
+    client.update_sequence_store(id=res.victim.store, description="changed")
+    client.create_sequence_store(name="not-from-a-valid-request")
+    problems = fuzz.compare(before, fuzz.snapshot(client, res), res, set(), set())
+    assert any(p.startswith("tags") for p in problems), problems
+    assert any(p.startswith("victimStore") for p in problems), problems
+    assert any(p.startswith("sequence stores: unexpected") for p in problems), problems
+
+
+# Inputs the fuzzer found mishandled, pinned (each was a 5xx or was accepted before the fix).
+
+
+def _store(fresh_server: Server) -> dict[str, str]:
+    client = fuzz.make_client(fresh_server.url, "seqstore", "seqstore-secret", "us-east-1")
+    created = client.create_sequence_store(name="pinned")
+    return {"id": created["id"], "arn": created["arn"],
+            "access_point": created["s3Access"]["s3AccessPointArn"]}
+
+
+def test_a_lone_surrogate_in_a_json_string_is_a_validation_error(fresh_server: Server) -> None:
+    store = _store(fresh_server)
+    cases = [
+        ("PUT", "/s3accesspolicy/" + quote(store["access_point"], safe=""), b'{"s3AccessPolicy": "\\ud800"}'),
+        ("POST", "/tags/" + quote(store["arn"], safe=""), b'{"tags": {"\\udfff": "v"}}'),
+        ("POST", "/sequencestore", b'{"name": "n", "description": "lone \\ud800 surrogate"}'),
+    ]
+    for method, path, body in cases:
+        response = signed_request(fresh_server.url, method, path, body=body,
+                                  headers={"Content-Type": "application/json"})
+        assert response.status == 400, (path, response)
+        assert response.error_type == "ValidationException" and "surrogate" in response.json()["message"]
+
+
+@pytest.mark.parametrize("value", [" 7", "+5", "1_0", "%D9%A3", "%EF%BC%97", "7%20", "9" * 5000])
+def test_an_integer_in_the_query_string_is_ascii_digits_only(fresh_server: Server, value: str) -> None:
+    response = signed_request(fresh_server.url, "POST", f"/sequencestores?maxResults={quote(value, safe='%')}",
+                              body=b"{}", headers={"Content-Type": "application/json"})
+    assert response.status == 400 and response.error_type == "ValidationException", response
+    assert "maxResults" in response.json()["message"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
+def test_a_json_body_must_be_utf_8(fresh_server: Server, encoding: str) -> None:
+    body = json.dumps({"name": "not-utf-8"}).encode(encoding)
+    response = signed_request(fresh_server.url, "POST", "/sequencestore", body=body,
+                              headers={"Content-Type": "application/json"})
+    assert response.status == 400 and response.error_type == "ValidationException", response
