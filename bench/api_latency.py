@@ -3,8 +3,10 @@
 Starts `seqstore serve` on a temporary data dir, creates sequence stores, then drives
 GetSequenceStore, ListSequenceStores and the trivial `/_seqstore/health` endpoint of the same
 server with `wrk` (concurrent keep-alive HTTP clients written in C, so the client does not eat the
-server's CPU the way a Python client would). Prints requests/s, p50 and p99 for each and the
-ratio of each operation's requests/s to the floor's.
+server's CPU the way a Python client would): first with `--auth none`, then with signature
+verification on (wrk replays one pre-signed request: a SigV4 signature is valid for 15 minutes).
+Prints requests/s, p50 and p99 for each, the ratio of the floor's requests/s to each
+operation's, and what signature verification costs.
 
     apt-get install wrk        # once
     .venv/bin/python bench/api_latency.py [--seconds 10] [--connections 16]
@@ -24,12 +26,6 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-
-LIST_SCRIPT = """
-wrk.method = "POST"
-wrk.body = "{}"
-wrk.headers["Content-Type"] = "application/json"
-"""
 
 
 def free_port() -> int:
@@ -63,11 +59,17 @@ def to_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> dict[str, float]:
+def run_wrk(
+    url: str, seconds: int, connections: int, script: Path | None = None, headers: dict[str, str] | None = None
+) -> dict[str, float]:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script is not None:
         command += ["-s", str(script)]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    if not re.search(r"99%\s+[\d.]+(us|ms|s|m)\n", output) or "Requests/sec" not in output:
+        raise SystemExit(f"wrk gave no figures for {url}:\n{output}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = to_ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
     p99 = to_ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
@@ -75,6 +77,45 @@ def run_wrk(url: str, seconds: int, connections: int, script: Path | None = None
     if non_2xx:
         raise SystemExit(f"{non_2xx.group(1)} error responses from {url}")
     return {"rps": rps, "p50": p50, "p99": p99}
+
+
+def signed_headers(url: str, method: str, body: bytes = b"") -> dict[str, str]:
+    """SigV4 headers for one request (valid for 15 minutes, so wrk can replay them)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    headers = {"Content-Type": "application/json"} if body else {}
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
+    SigV4Auth(Credentials(KEY_ID, SECRET), "omics", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+def start_server(data_dir: Path, port: int, auth: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SEQSTORE_ACCESS_KEY_ID": KEY_ID, "SEQSTORE_SECRET_ACCESS_KEY": SECRET}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
+         "--log-level", "warning", "--no-worker", "--auth", auth],
+        stdout=subprocess.DEVNULL, env=env,
+    )
+    wait_healthy(f"http://127.0.0.1:{port}")
+    return server
+
+
+def measure(url: str, store_id: str, seconds: int, connections: int, sign: bool) -> dict[str, dict[str, float]]:
+    get_url = f"{url}/sequencestore/{store_id}"
+    list_url = f"{url}/sequencestores?maxResults=50"
+    get_headers = signed_headers(get_url, "GET") if sign else {}
+    list_headers = signed_headers(list_url, "POST", b"{}") if sign else {"Content-Type": "application/json"}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write('wrk.method = "POST"\nwrk.body = "{}"\n')
+        for name, value in list_headers.items():
+            script.write(f'wrk.headers["{name}"] = "{value}"\n')
+    return {
+        "health": run_wrk(f"{url}/_seqstore/health", seconds, connections),
+        "get": run_wrk(get_url, seconds, connections, headers=get_headers),
+        "list": run_wrk(list_url, seconds, connections, Path(script.name)),
+    }
 
 
 def main() -> None:
@@ -89,32 +130,38 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="seqstore-bench-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
-         "--log-level", "warning", "--no-worker"],
-        stdout=subprocess.DEVNULL, env={**os.environ},
-    )
+    results = {}
     try:
-        wait_healthy(url)
-        store_ids = [call(url, "POST", "/sequencestore", {"name": f"bench-{i}"})["id"] for i in range(args.stores)]
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(LIST_SCRIPT)
-        results = {
-            "floor: GET /_seqstore/health": run_wrk(f"{url}/_seqstore/health", args.seconds, args.connections),
-            "GetSequenceStore": run_wrk(f"{url}/sequencestore/{store_ids[0]}", args.seconds, args.connections),
-            "ListSequenceStores (50 per page)": run_wrk(
-                f"{url}/sequencestores?maxResults=50", args.seconds, args.connections, Path(script.name)
-            ),
-        }
+        server = start_server(data_dir, port, "none")
+        try:
+            store_ids = [call(url, "POST", "/sequencestore", {"name": f"bench-{i}"})["id"] for i in range(args.stores)]
+            results["none"] = measure(url, store_ids[0], args.seconds, args.connections, sign=False)
+        finally:
+            server.terminate()
+            server.wait()
+        server = start_server(data_dir, port, "sigv4")
+        try:
+            results["sigv4"] = measure(url, store_ids[0], args.seconds, args.connections, sign=True)
+        finally:
+            server.terminate()
+            server.wait()
     finally:
-        server.terminate()
-        server.wait()
         shutil.rmtree(data_dir, ignore_errors=True)
-    floor = results["floor: GET /_seqstore/health"]["rps"]
-    print(f"{args.connections} connections, {args.seconds} s each, {os.cpu_count()} cores\n")
-    print(f"{'endpoint':36} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'floor/op':>9}")
-    for name, r in results.items():
-        print(f"{name:36} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {floor / r['rps']:9.2f}x")
+
+    print(f"{args.connections} connections, {args.seconds} s each, {os.cpu_count()} cores; wrk on the same machine\n")
+    print(f"{'auth':6} {'endpoint':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'floor/op':>9}")
+    names = {"health": "floor: GET /_seqstore/health", "get": "GetSequenceStore",
+             "list": "ListSequenceStores (50 per page)"}
+    for auth, rows in results.items():
+        floor = rows["health"]["rps"]
+        for key, r in rows.items():
+            print(f"{auth:6} {names[key]:34} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {floor / r['rps']:9.2f}x")
+    for key in ("get", "list"):
+        cost = results["none"][key]["rps"] / results["sigv4"][key]["rps"] - 1
+        print(f"signature verification costs {names[key]} {cost * 100:.0f}% of its requests/s")
+
+
+KEY_ID, SECRET = "bench", "bench-secret"
 
 
 if __name__ == "__main__":

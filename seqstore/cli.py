@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
@@ -10,7 +11,15 @@ from pathlib import Path
 
 from .config import Settings
 
-LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+def is_loopback(host: str) -> bool:
+    """True when binding `host` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it could resolve to anything
+        return False
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -27,7 +36,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings.api_processes = args.workers
     if args.emulate_quotas:
         settings.emulate_quotas = True
-    if settings.auth == "none" and not (settings.host.startswith("127.") or settings.host in LOOPBACK_HOSTS):
+    if settings.auth == "none" and not is_loopback(settings.host):
         print(
             f"refusing --auth none on {settings.host}: without signatures anyone who can reach the port "
             "could read and delete data; bind to 127.0.0.1 or keep --auth sigv4",
@@ -39,9 +48,10 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.auth == "none":
         credentials = "  (signatures are not checked: --auth none; any credentials work)\n"
     elif store.keys.env_key is not None:
-        key = store.keys.env_key
+        # The operator chose this secret; echoing it would copy it into every log of the server.
         credentials = (
-            f"  export AWS_ACCESS_KEY_ID={key.access_key_id} AWS_SECRET_ACCESS_KEY={key.secret_access_key}\n"
+            f"  export AWS_ACCESS_KEY_ID={store.keys.env_key.access_key_id} "
+            "AWS_SECRET_ACCESS_KEY=$SEQSTORE_SECRET_ACCESS_KEY\n"
         )
     elif store.keys.count_active() == 0:
         key = store.keys.create(name="first key")

@@ -573,3 +573,10 @@ def test_audit_log_option_writes_one_json_line_per_request_to_a_file(tmp_path: P
     assert SECRET not in audit_file.read_text() and "not-the-secret" not in audit_file.read_text()
     # The audit lines went to the file, not to the server's log.
     assert request_id not in server.logs()
+
+
+def test_loopback_detection_for_auth_none() -> None:
+    from seqstore.cli import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("127.5.6.7") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("127.example.com") and not is_loopback("10.0.0.1")
