@@ -80,25 +80,18 @@ def enqueue(
     caller's transaction; return its id."""
     timestamp = now()
 
-    def _insert(job_id: str) -> str:
-        with connection.begin_nested():
-            connection.execute(
-                insert(t.jobs).values(
-                    id=job_id,
-                    kind=kind,
-                    store_id=store_id,
-                    status=status,
-                    params=params,
-                    runnable=True,
-                    attempts=0,
-                    creation_time=timestamp,
-                    update_time=timestamp,
-                    **fields,
-                )
-            )
-        return job_id
-
-    job_id = insert_with_new_id(_insert)
+    values = {
+        "kind": kind,
+        "store_id": store_id,
+        "status": status,
+        "params": params,
+        "runnable": True,
+        "attempts": 0,
+        "creation_time": timestamp,
+        "update_time": timestamp,
+        **fields,
+    }
+    job_id = insert_with_new_id(connection, t.jobs, values)
     if items:
         connection.execute(
             insert(t.job_items),

@@ -6,17 +6,16 @@ import base64
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..protocol.errors import ValidationException
 
-T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 100
 
 
@@ -31,14 +30,19 @@ def new_id() -> str:
     return f"{secrets.randbelow(10**10):010d}"
 
 
-def insert_with_new_id(insert: Callable[[str], T], attempts: int = 8) -> T:
-    """Call `insert(id)` with fresh ids until one is not taken (the table's unique index says)."""
-    for _ in range(attempts - 1):
+def insert_with_new_id(connection: Any, table: Any, values: Mapping[str, Any], attempts: int = 8) -> str:
+    """Insert a row under a fresh random id (retrying when the table's unique index says the id
+    is taken, which a savepoint makes harmless to the caller's transaction); return the id."""
+    for attempt in range(attempts):
+        candidate = new_id()
         try:
-            return insert(new_id())
+            with connection.begin_nested():
+                connection.execute(insert(table).values(id=candidate, **values))
+            return candidate
         except IntegrityError:
-            continue
-    return insert(new_id())
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def request_hash(params: Mapping[str, Any], ignore: Iterable[str] = ("clientToken",)) -> str:
@@ -164,3 +168,14 @@ def fetch_page(
         .limit(page_limit(params.get("maxResults")))
     )
     return page(connection.execute(query).all(), params.get("maxResults"), scope)
+
+
+def sse_columns(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A store's `sseConfig` as its columns (recorded and echoed; no encryption is emulated)."""
+    sse = params.get("sseConfig") or {}
+    return {"sse_type": sse.get("type", "KMS"), "sse_key_arn": sse.get("keyArn")}
+
+
+def describe_sse(row: Any) -> dict[str, Any]:
+    """A store's `sseConfig` as the API shows it."""
+    return {"type": row.sse_type, "keyArn": row.sse_key_arn}

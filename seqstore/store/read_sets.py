@@ -299,12 +299,7 @@ class ReadSets:
             "update_time": timestamp,
         }
 
-        def _insert(read_set_id: str) -> str:
-            with connection.begin_nested():
-                connection.execute(insert(t.read_sets).values(id=read_set_id, **values))
-            return read_set_id
-
-        read_set_id = insert_with_new_id(_insert)
+        read_set_id = insert_with_new_id(connection, t.read_sets, values)
         self.ctx.tags.put(connection, self.ctx.arns.read_set(store.id, read_set_id), source.tags or {})
         return read_set_id
 

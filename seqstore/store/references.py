@@ -6,7 +6,7 @@ import math
 import re
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from ..db import schema as t
 from ..protocol.errors import (
@@ -16,7 +16,16 @@ from ..protocol.errors import (
     ServiceQuotaExceededException,
     ValidationException,
 )
-from .common import created_between, fetch_page, find_retry, insert_with_new_id, now, request_hash
+from .common import (
+    created_between,
+    describe_sse,
+    fetch_page,
+    find_retry,
+    insert_with_new_id,
+    now,
+    request_hash,
+    sse_columns,
+)
 from .context import StoreContext
 from .job_records import get_job, list_jobs, submit
 from .read_set_jobs import IMPORT as READ_SET_IMPORT
@@ -55,15 +64,12 @@ class References:
     # --- reference stores
 
     def describe_store(self, row: Any) -> dict[str, Any]:
-        sse: dict[str, Any] = {"type": row.sse_type}
-        if row.sse_key_arn:
-            sse["keyArn"] = row.sse_key_arn
         return {
             "id": row.id,
             "arn": self.ctx.arns.reference_store(row.id),
             "name": row.name,
             "description": row.description,
-            "sseConfig": sse,
+            "sseConfig": describe_sse(row),
             "creationTime": row.creation_time,
         }
 
@@ -89,24 +95,17 @@ class References:
                     "import more references into the existing store (or raise SEQSTORE_MAX_REFERENCE_STORES)"
                 )
             timestamp = now()
-            sse = params.get("sseConfig") or {}
             values = {
                 "name": params["name"],
                 "description": params.get("description"),
-                "sse_type": sse.get("type", "KMS"),
-                "sse_key_arn": sse.get("keyArn"),
+                **sse_columns(params),
                 "client_token": params.get("clientToken"),
                 "request_hash": request_hash(params),
                 "creation_time": timestamp,
                 "update_time": timestamp,
             }
 
-            def _insert(store_id: str) -> str:
-                with connection.begin_nested():
-                    connection.execute(insert(t.reference_stores).values(id=store_id, **values))
-                return store_id
-
-            store_id = insert_with_new_id(_insert)
+            store_id = insert_with_new_id(connection, t.reference_stores, values)
             self.ctx.tags.put(connection, self.ctx.arns.reference_store(store_id), params.get("tags") or {})
             return self.describe_store(self.require_store(connection, store_id))
 

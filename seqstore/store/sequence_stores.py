@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from ..db import schema as t
 from ..protocol.errors import ConflictException, ResourceNotFoundException, ValidationException
-from .common import created_between, fetch_page, find_retry, insert_with_new_id, now, request_hash
+from .common import (
+    created_between,
+    describe_sse,
+    fetch_page,
+    find_retry,
+    insert_with_new_id,
+    now,
+    request_hash,
+    sse_columns,
+)
 from .context import StoreContext
 
 MAX_PROPAGATED_TAGS = 5  # fixed quota (quotas.md)
@@ -31,15 +40,12 @@ class SequenceStores:
             ),
             "accessLogLocation": row.access_log_location,
         }
-        sse: dict[str, Any] = {"type": row.sse_type}
-        if row.sse_key_arn:
-            sse["keyArn"] = row.sse_key_arn
         return {
             "id": row.id,
             "arn": ctx.arns.sequence_store(row.id),
             "name": row.name,
             "description": row.description,
-            "sseConfig": sse,
+            "sseConfig": describe_sse(row),
             "creationTime": row.creation_time,
             "updateTime": row.update_time,
             "fallbackLocation": row.fallback_location,
@@ -67,7 +73,6 @@ class SequenceStores:
             if existing is not None:
                 return self.describe(existing)
             timestamp = now()
-            sse = params.get("sseConfig") or {}
             values = {
                 "name": params["name"],
                 "description": params.get("description"),
@@ -75,8 +80,7 @@ class SequenceStores:
                 "etag_algorithm_family": params.get("eTagAlgorithmFamily", "MD5up"),
                 "fallback_location": params.get("fallbackLocation") or None,
                 "propagated_set_level_tags": params.get("propagatedSetLevelTags") or [],
-                "sse_type": sse.get("type", "KMS"),
-                "sse_key_arn": sse.get("keyArn"),
+                **sse_columns(params),
                 "access_log_location": (params.get("s3AccessConfig") or {}).get("accessLogLocation") or None,
                 "client_token": params.get("clientToken"),
                 "request_hash": request_hash(params),
@@ -84,12 +88,7 @@ class SequenceStores:
                 "update_time": timestamp,
             }
 
-            def _insert(store_id: str) -> str:
-                with connection.begin_nested():
-                    connection.execute(insert(t.sequence_stores).values(id=store_id, **values))
-                return store_id
-
-            store_id = insert_with_new_id(_insert)
+            store_id = insert_with_new_id(connection, t.sequence_stores, values)
             self.ctx.tags.put(connection, self.ctx.arns.sequence_store(store_id), params.get("tags") or {})
             return self.describe(self.require(connection, store_id))
 

@@ -97,12 +97,7 @@ class Uploads:
                 "update_time": timestamp,
             }
 
-            def _insert(upload_id: str) -> Any:
-                with connection.begin_nested():
-                    connection.execute(insert(t.uploads).values(id=upload_id, **values))
-                return upload_id
-
-            upload_id = insert_with_new_id(_insert)
+            upload_id = insert_with_new_id(connection, t.uploads, values)
             return self.describe(
                 connection.execute(select(t.uploads).where(t.uploads.c.id == upload_id)).one()
             )
