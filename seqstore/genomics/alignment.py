@@ -79,13 +79,13 @@ def ingest_alignment(
                 if indexer is not None and indexer.poll():
                     break  # indexing failed (e.g. unsorted input): no need to read further
             if indexer is not None and indexer.poll():
-                raise IngestError(f"{name}: {file_type} {describe_failure(read_log(index_log))}")
+                raise IngestError(f"{name} ({file_type}): {describe_failure(read_log(index_log))}")
             view_status = view.wait()
             if indexer is not None and indexer.wait():
-                raise IngestError(f"{name}: {file_type} {describe_failure(read_log(index_log))}")
+                raise IngestError(f"{name} ({file_type}): {describe_failure(read_log(index_log))}")
             view_text = read_log(view_log)
             if view_status or "EOF marker is absent" in view_text:
-                raise IngestError(f"{name}: {file_type} {describe_failure(view_text)}")
+                raise IngestError(f"{name} ({file_type}): {describe_failure(view_text)}")
             reader.finish()
             digest = reader.hexdigest()
     except BaseException:

@@ -166,7 +166,7 @@ def test_corrupted_bgzf_block(tmp_path: Path) -> None:
     source = write(tmp_path / "corrupt.bam", bytes(corrupt))
     work = tmp_path / "work"
     work.mkdir()
-    expect_error(r"^source1: BAM the file is (corrupt|truncated)", source, "BAM", work)
+    expect_error(r"^source1 \(BAM\): the file is (corrupt|truncated)", source, "BAM", work)
     assert list(work.iterdir()) == []  # no partial index or logs
 
 
@@ -218,7 +218,7 @@ def test_cram_without_reference(data: dict[str, Path], tmp_path: Path) -> None:
 def test_cram_with_the_wrong_reference(data: dict[str, Path], tmp_path: Path) -> None:
     # Same names and lengths, different bases: only the @SQ M5 checksums tell them apart.
     other = write_reference(tmp_path / "other.fa", seed=99, contigs={"chr1": 5000, "chr2": 3000, "chrM": 400})
-    expect_error(r"^source1: CRAM the reference does not match", data["cram"], "CRAM", tmp_path, other)
+    expect_error(r"^source1 \(CRAM\): the reference does not match", data["cram"], "CRAM", tmp_path, other)
     assert not (tmp_path / "source1.cram.crai").exists()
     missing = write_reference(tmp_path / "missing.fa", seed=1, contigs={"chr1": 5000})
     expect_error(
@@ -242,7 +242,7 @@ def test_ubam_with_an_aligned_read(data: dict[str, Path], tmp_path: Path) -> Non
 
 def test_unsorted_bam(data: dict[str, Path], tmp_path: Path) -> None:
     expect_error(
-        r"^source1: BAM it is not coordinate-sorted.*samtools sort", data["unsorted_bam"], "BAM", tmp_path
+        r"^source1 \(BAM\): it is not coordinate-sorted.*samtools sort", data["unsorted_bam"], "BAM", tmp_path
     )
     assert not (tmp_path / "source1.bam.bai").exists()
 
