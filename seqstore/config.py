@@ -35,6 +35,10 @@ class Settings:
     # with overrides "Operation=rate,..." (0 lifts a limit).
     emulate_quotas: bool = field(default_factory=lambda: _env("SEQSTORE_EMULATE_QUOTAS", "") in ("1", "true"))
     quota_overrides: str = field(default_factory=lambda: _env("SEQSTORE_QUOTAS", ""))
+    # Part uploads one access key may have in flight at once in an API process (0 = no bound).
+    max_concurrent_parts: int = field(
+        default_factory=lambda: int(_env("SEQSTORE_MAX_CONCURRENT_PARTS", "32"))
+    )
     # The bucket name that `s3Uri` values use for files kept in the local blob directory.
     blob_bucket: str = field(default_factory=lambda: _env("SEQSTORE_BLOB_BUCKET", "seqstore"))
     # Job worker threads in a process (imports, exports, activations, ingestion); 0 = none.
@@ -76,6 +80,7 @@ class Settings:
             "SEQSTORE_AUTH": self.auth,
             "SEQSTORE_EMULATE_QUOTAS": "true" if self.emulate_quotas else "",
             "SEQSTORE_QUOTAS": self.quota_overrides,
+            "SEQSTORE_MAX_CONCURRENT_PARTS": str(self.max_concurrent_parts),
             "SEQSTORE_CONCURRENCY": str(self.concurrency),
             "SEQSTORE_ARCHIVE_AFTER_SECONDS": str(self.archive_after_seconds),
             "SEQSTORE_MAX_REFERENCE_STORES": str(self.max_reference_stores),

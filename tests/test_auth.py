@@ -580,3 +580,54 @@ def test_loopback_detection_for_auth_none() -> None:
 
     assert is_loopback("127.0.0.1") and is_loopback("127.5.6.7") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("127.example.com") and not is_loopback("10.0.0.1")
+
+
+def test_concurrent_part_uploads_per_key_are_bounded(tmp_path: Path) -> None:
+    """With SEQSTORE_MAX_CONCURRENT_PARTS=2, a third part while two are still streaming is
+    throttled at once (boto3 retries ThrottlingException); when one ends, uploads go on."""
+    import http.client
+    import json as jsonlib
+    from urllib.parse import urlsplit
+
+    from auth_helpers import sign
+    from conftest import Server, make_client
+
+    server = Server(tmp_path / "data", {"SEQSTORE_MAX_CONCURRENT_PARTS": "2"})
+    server.start()
+    held: list[http.client.HTTPConnection] = []
+    try:
+        omics = make_client(server.url)
+        store_id = omics.create_sequence_store(name="bounded")["id"]
+        upload_id = omics.create_multipart_read_set_upload(
+            sequenceStoreId=store_id, sourceFileType="FASTQ", subjectId="s", sampleId="s", name="n"
+        )["uploadId"]
+        netloc = urlsplit(server.url).netloc
+
+        def open_part(number: int, length: int, payload: bytes) -> http.client.HTTPConnection:
+            path = f"/sequencestore/{store_id}/upload/{upload_id}/part?partSource=SOURCE1&partNumber={number}"
+            headers = sign("PUT", server.url + path, headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
+            connection = http.client.HTTPConnection(netloc, timeout=10)
+            connection.putrequest("PUT", path, skip_host=True, skip_accept_encoding=True)
+            for name, value in {**headers, "Content-Length": str(length)}.items():
+                connection.putheader(name, value)
+            connection.endheaders()
+            connection.send(payload)
+            return connection
+
+        # Two parts that announce 1 MiB and send 10 bytes: they stay in flight.
+        held = [open_part(n, 1 << 20, b"@r\nACGT\n+\n") for n in (1, 2)]
+        time.sleep(0.5)
+        third = open_part(3, 10, b"@r\nACGT\n+\n")
+        response = third.getresponse()
+        assert response.status == 429
+        assert response.getheader("x-amzn-ErrorType") == "ThrottlingException"
+        assert "at most 2" in jsonlib.loads(response.read())["message"]
+
+        held.pop().close()  # the client gives up on one: its slot is free again
+        time.sleep(0.5)
+        fourth = open_part(4, 10, b"@r\nACGT\n+\n")
+        assert fourth.getresponse().status == 200
+    finally:
+        for connection in held:
+            connection.close()
+        server.stop()

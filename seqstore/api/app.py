@@ -12,7 +12,7 @@ from ..db.engine import Database
 from ..jobs.runners import build_worker, recover
 from ..protocol.auth import AccessKey, SigV4Verifier
 from ..protocol.dispatch import Dispatcher
-from ..protocol.quotas import DEFAULT_RATES, RateLimiter, parse_overrides
+from ..protocol.quotas import DEFAULT_RATES, ConcurrencyLimiter, RateLimiter, parse_overrides
 from ..store.access_keys import AccessKeys, load_master_key
 from ..store.context import StoreContext
 from . import read_set_jobs, read_sets, references, s3_access, sequence_stores, tags, uploads
@@ -94,6 +94,7 @@ def create_app(store: StoreContext, *, job_threads: int = 0) -> Dispatcher:
         verifier=verifier,
         resource_of=functools.partial(resource_arn, store),
         rate_limiter=limiter,
+        concurrency_limiter=ConcurrencyLimiter({"UploadReadSetPart": store.settings.max_concurrent_parts}),
     )
 
 

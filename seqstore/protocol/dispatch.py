@@ -28,7 +28,7 @@ from .errors import (
 )
 from .model import storage_operations
 from .parsing import collect_input, has_json_body, parse_body_json, parse_query, payload_member
-from .quotas import RateLimiter
+from .quotas import ConcurrencyLimiter, RateLimiter
 from .routing import Router
 from .serialize import error_body, serialize_output
 from .streams import RequestBody, ResponseStream, receive_within
@@ -70,6 +70,7 @@ class Dispatcher:
         audit: bool = True,
         body_timeout: float = 60.0,
         rate_limiter: RateLimiter | None = None,
+        concurrency_limiter: ConcurrencyLimiter | None = None,
     ) -> None:
         operations = storage_operations()
         known = {op.name for op in operations}
@@ -87,6 +88,7 @@ class Dispatcher:
         self.audit = audit
         self.body_timeout = body_timeout
         self.rate_limiter = rate_limiter
+        self.concurrency_limiter = concurrency_limiter
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -128,6 +130,7 @@ class Dispatcher:
         bytes_out = 0
         response_started = False
         internal_request = False
+        counted_in: tuple[str, str] | None = None
 
         async def tracked_send(message: dict[str, Any]) -> None:
             nonlocal response_started, bytes_out
@@ -163,8 +166,13 @@ class Dispatcher:
                     raise AccessDeniedException(
                         f"Access key {key.access_key_id} is read-only and may not call {operation.name}"
                     )
+            caller = key.access_key_id if key else "-"
             if self.rate_limiter is not None:
-                self.rate_limiter.check(key.access_key_id if key else "-", operation.name)
+                self.rate_limiter.check(caller, operation.name)
+            if self.concurrency_limiter is not None and self.concurrency_limiter.enter(
+                caller, operation.name
+            ):
+                counted_in = (caller, operation.name)
             handler = self.handlers.get(operation.name)
             if handler is None:
                 raise NotSupportedOperationException(
@@ -209,6 +217,8 @@ class Dispatcher:
                 request_id,
             )
         finally:
+            if counted_in is not None and self.concurrency_limiter is not None:
+                self.concurrency_limiter.leave(*counted_in)
             if body is not None:
                 bytes_in = body.received
             if self.audit and not internal_request and audit_log.isEnabledFor(logging.INFO):

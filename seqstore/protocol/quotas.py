@@ -99,3 +99,36 @@ class RateLimiter:
                     "(emulated HealthOmics quota; retry with backoff)"
                 )
             self._buckets[(access_key_id, operation)] = (tokens - 1.0, moment)
+
+
+class ConcurrencyLimiter:
+    """At most `limit` requests of one operation in flight per access key (streamed uploads
+    hold a connection and a blob writer each, so a client must not open thousands)."""
+
+    def __init__(self, limits: dict[str, int]) -> None:
+        self.limits = {name: limit for name, limit in limits.items() if limit > 0}
+        self._in_flight: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def enter(self, access_key_id: str, operation: str) -> bool:
+        """Count a request in, or raise ThrottlingException; True when it must be counted out."""
+        limit = self.limits.get(operation)
+        if limit is None:
+            return False
+        with self._lock:
+            count = self._in_flight.get((access_key_id, operation), 0)
+            if count >= limit:
+                raise ThrottlingException(
+                    f"Too many concurrent {operation} requests for this access key (at most {limit}); "
+                    "retry when some have finished"
+                )
+            self._in_flight[(access_key_id, operation)] = count + 1
+        return True
+
+    def leave(self, access_key_id: str, operation: str) -> None:
+        with self._lock:
+            count = self._in_flight.get((access_key_id, operation), 1) - 1
+            if count:
+                self._in_flight[(access_key_id, operation)] = count
+            else:
+                self._in_flight.pop((access_key_id, operation), None)
