@@ -16,7 +16,8 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 async def receive_within(receive: Receive, timeout: float) -> dict[str, Any]:
     """The next ASGI message, or RequestTimeoutException when a stalled client sends nothing."""
     try:
-        return await asyncio.wait_for(receive(), timeout)
+        async with asyncio.timeout(timeout):  # cheaper than wait_for: no task per message
+            return await receive()
     except TimeoutError:
         raise RequestTimeoutException(f"No request body bytes arrived for {timeout:.0f} seconds") from None
 
