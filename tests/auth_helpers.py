@@ -19,7 +19,6 @@ from unittest import mock
 from urllib.parse import urlsplit
 
 import boto3
-import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
@@ -221,34 +220,11 @@ def parse_exports(text: str) -> tuple[str, str]:
 
 
 class OptionServer(Server):
-    """conftest's Server, started with extra `seqstore serve` options (`--log-level` included)."""
+    """conftest's Server with extra `seqstore serve` options and a log level."""
 
     def __init__(self, data_dir: Path, *options: str, extra_env: dict[str, str] | None = None,
                  log_level: str = "warning") -> None:
-        super().__init__(data_dir, extra_env)
-        self.options = list(options)
-        self.log_level = log_level
-
-    def start(self) -> None:
-        env = {**os.environ, "SEQSTORE_ACCESS_KEY_ID": KEY, "SEQSTORE_SECRET_ACCESS_KEY": SECRET,
-               **self.extra_env}
-        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), "--log-level", self.log_level, *self.options],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                if requests.get(f"{self.url}/_seqstore/health", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("server did not become healthy in 30 s")
+        super().__init__(data_dir, extra_env, options, log_level)
 
 
 @contextmanager

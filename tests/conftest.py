@@ -60,8 +60,13 @@ class Server:
     """A `seqstore serve` subprocess; `stop()` and `start()` keep the same data dir, port and
     database."""
 
-    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, extra_env: dict[str, str] | None = None, options: tuple[str, ...] = (),
+        log_level: str = "warning",
+    ) -> None:
         self.data_dir = data_dir
+        self.options = list(options)  # more `seqstore serve` options
+        self.log_level = log_level
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra_env = dict(extra_env or {})
@@ -77,8 +82,8 @@ class Server:
         self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), "--log-level", "warning"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+             "--data-dir", str(self.data_dir), "--log-level", self.log_level, *self.options],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
