@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -126,32 +127,41 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--stores", type=int, default=50, help="sequence stores to create first")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
 
+    # Both servers run at once on the same data dir and are measured in alternation, `--rounds`
+    # times, so that drift on a shared machine hits both alike; the medians are reported.
     data_dir = Path(tempfile.mkdtemp(prefix="seqstore-bench-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    results = {}
+    ports = {"none": free_port(), "sigv4": free_port()}
+    servers = []
+    rounds: dict[str, list[dict[str, dict[str, float]]]] = {"none": [], "sigv4": []}
     try:
-        server = start_server(data_dir, port, "none")
-        try:
-            store_ids = [call(url, "POST", "/sequencestore", {"name": f"bench-{i}"})["id"] for i in range(args.stores)]
-            results["none"] = measure(url, store_ids[0], args.seconds, args.connections, sign=False)
-        finally:
-            server.terminate()
-            server.wait()
-        server = start_server(data_dir, port, "sigv4")
-        try:
-            results["sigv4"] = measure(url, store_ids[0], args.seconds, args.connections, sign=True)
-        finally:
-            server.terminate()
-            server.wait()
+        servers.append(start_server(data_dir, ports["none"], "none"))
+        servers.append(start_server(data_dir, ports["sigv4"], "sigv4"))
+        url = f"http://127.0.0.1:{ports['none']}"
+        store_ids = [call(url, "POST", "/sequencestore", {"name": f"bench-{i}"})["id"] for i in range(args.stores)]
+        for _ in range(args.rounds):
+            for auth in ("none", "sigv4"):
+                rounds[auth].append(measure(f"http://127.0.0.1:{ports[auth]}", store_ids[0], args.seconds,
+                                            args.connections, sign=auth == "sigv4"))
     finally:
+        for server in servers:
+            server.terminate()
+            server.wait()
         shutil.rmtree(data_dir, ignore_errors=True)
+    results = {
+        auth: {
+            key: {stat: statistics.median(r[key][stat] for r in runs) for stat in ("rps", "p50", "p99")}
+            for key in ("health", "get", "list")
+        }
+        for auth, runs in rounds.items()
+    }
 
-    print(f"{args.connections} connections, {args.seconds} s each, {os.cpu_count()} cores; wrk on the same machine\n")
+    print(f"{args.connections} connections, {args.seconds} s each, medians of {args.rounds} alternating rounds, "
+          f"{os.cpu_count()} cores; wrk on the same machine\n")
     print(f"{'auth':6} {'endpoint':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'floor/op':>9}")
     names = {"health": "floor: GET /_seqstore/health", "get": "GetSequenceStore",
              "list": "ListSequenceStores (50 per page)"}
