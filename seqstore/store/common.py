@@ -179,3 +179,8 @@ def sse_columns(params: Mapping[str, Any]) -> dict[str, Any]:
 def describe_sse(row: Any) -> dict[str, Any]:
     """A store's `sseConfig` as the API shows it."""
     return {"type": row.sse_type, "keyArn": row.sse_key_arn}
+
+
+def first_row(connection: Any, column: Any, *conditions: Any) -> Any | None:
+    """One row (just `column`) meeting the conditions, or None: for "is there any ..." checks."""
+    return connection.execute(select(column).where(*conditions).limit(1)).first()

@@ -21,6 +21,7 @@ from .common import (
     describe_sse,
     fetch_page,
     find_retry,
+    first_row,
     insert_with_new_id,
     now,
     request_hash,
@@ -127,21 +128,24 @@ class References:
     def delete_store(self, store_id: str) -> dict[str, Any]:
         with self.ctx.db.write() as connection:
             self.require_store(connection, store_id)
-            live = connection.execute(
-                select(t.references.c.id)
-                .where(t.references.c.reference_store_id == store_id, t.references.c.status != "DELETED")
-                .limit(1)
-            ).first()
+            live = first_row(
+                connection,
+                t.references.c.id,
+                t.references.c.reference_store_id == store_id,
+                t.references.c.status != "DELETED",
+            )
             if live is not None:
                 raise ConflictException(
                     f"Reference store {store_id} still holds references; delete them first"
                 )
             # A running import is about to add references (and their files) to this store.
-            running = connection.execute(
-                select(t.jobs.c.id)
-                .where(t.jobs.c.store_id == store_id, t.jobs.c.kind == REFERENCE_IMPORT, t.jobs.c.runnable)
-                .limit(1)
-            ).first()
+            running = first_row(
+                connection,
+                t.jobs.c.id,
+                t.jobs.c.store_id == store_id,
+                t.jobs.c.kind == REFERENCE_IMPORT,
+                t.jobs.c.runnable,
+            )
             if running is not None:
                 raise ConflictException(
                     f"Reference store {store_id} has import job {running.id} in progress; "
@@ -256,20 +260,22 @@ class References:
             row = self._row(connection, store_id, reference_id)
             if row.status == "DELETED":
                 raise ResourceNotFoundException(f"Reference {reference_id} was already deleted")
-            user = connection.execute(
-                select(t.read_sets.c.id)
-                .where(t.read_sets.c.reference_arn == arn, t.read_sets.c.status != "DELETED")
-                .limit(1)
-            ).first()
+            user = first_row(
+                connection,
+                t.read_sets.c.id,
+                t.read_sets.c.reference_arn == arn,
+                t.read_sets.c.status != "DELETED",
+            )
             if user is not None:
                 raise ConflictException(
                     f"Reference {reference_id} is used by read set {user.id}; delete the read sets that use it first"
                 )
-            open_upload = connection.execute(
-                select(t.uploads.c.id)
-                .where(t.uploads.c.reference_arn == arn, t.uploads.c.status == "IN_PROGRESS")
-                .limit(1)
-            ).first()
+            open_upload = first_row(
+                connection,
+                t.uploads.c.id,
+                t.uploads.c.reference_arn == arn,
+                t.uploads.c.status == "IN_PROGRESS",
+            )
             if open_upload is not None:
                 raise ConflictException(
                     f"Reference {reference_id} is named by upload {open_upload.id} in progress"

@@ -13,6 +13,7 @@ from .common import (
     describe_sse,
     fetch_page,
     find_retry,
+    first_row,
     insert_with_new_id,
     now,
     request_hash,
@@ -138,20 +139,22 @@ class SequenceStores:
     def delete(self, store_id: str) -> dict[str, Any]:
         with self.ctx.db.write() as connection:
             self.require(connection, store_id)
-            live = connection.execute(
-                select(t.read_sets.c.id)
-                .where(t.read_sets.c.sequence_store_id == store_id, t.read_sets.c.status != "DELETED")
-                .limit(1)
-            ).first()
+            live = first_row(
+                connection,
+                t.read_sets.c.id,
+                t.read_sets.c.sequence_store_id == store_id,
+                t.read_sets.c.status != "DELETED",
+            )
             if live is not None:
                 raise ConflictException(
                     f"Sequence store {store_id} still holds read sets; delete them first (BatchDeleteReadSet)"
                 )
-            open_upload = connection.execute(
-                select(t.uploads.c.id)
-                .where(t.uploads.c.sequence_store_id == store_id, t.uploads.c.status == "IN_PROGRESS")
-                .limit(1)
-            ).first()
+            open_upload = first_row(
+                connection,
+                t.uploads.c.id,
+                t.uploads.c.sequence_store_id == store_id,
+                t.uploads.c.status == "IN_PROGRESS",
+            )
             if open_upload is not None:
                 raise ConflictException(
                     f"Sequence store {store_id} has upload {open_upload.id} in progress; "
