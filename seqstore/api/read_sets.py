@@ -5,6 +5,7 @@ from typing import Any
 
 from ..protocol.streams import ResponseStream
 from ..store.context import StoreContext
+from ..store.read_sets import PartRange
 
 
 def get_read_set_metadata(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -27,11 +28,14 @@ async def get_read_set(store: StoreContext, params: dict[str, Any]) -> dict[str,
         params.get("file"),
         params["partNumber"],
     )
-    return {
-        "payload": ResponseStream(
-            part.length, lambda: store.blobs.read_range(part.blob_key, part.offset, part.length)
-        )
-    }
+    return {"payload": part_stream(store, part)}
+
+
+def part_stream(store: StoreContext, part: PartRange) -> ResponseStream:
+    """The response body of a GetReadSet or GetReference part."""
+    return ResponseStream(
+        part.length, lambda: store.blobs.read_range(part.blob_key, part.offset, part.length)
+    )
 
 
 HANDLERS = {

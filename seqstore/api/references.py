@@ -3,8 +3,8 @@
 import asyncio
 from typing import Any
 
-from ..protocol.streams import ResponseStream
 from ..store.context import StoreContext
+from .read_sets import part_stream
 
 
 def create_reference_store(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -44,11 +44,7 @@ async def get_reference(store: StoreContext, params: dict[str, Any]) -> dict[str
         params["partNumber"],
         params.get("range"),
     )
-    return {
-        "payload": ResponseStream(
-            part.length, lambda: store.blobs.read_range(part.blob_key, part.offset, part.length)
-        )
-    }
+    return {"payload": part_stream(store, part)}
 
 
 def start_reference_import_job(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
