@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -118,6 +119,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv.start()
     yield srv
     srv.stop()
+
+
+def error_code(excinfo: pytest.ExceptionInfo[Any]) -> str:
+    """The error code a botocore ClientError carries."""
+    return str(excinfo.value.response["Error"]["Code"])
 
 
 def client_env(url: str) -> dict[str, str]:

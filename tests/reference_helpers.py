@@ -25,6 +25,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from conftest import Server, client_env, make_client
+from readset_helpers import wait_for_status
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -38,9 +39,6 @@ TIMEOUT = 60.0
 def unique(prefix: str = "ref") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
-
-def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(excinfo.value.response["Error"]["Code"])
 
 
 def error_message(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
@@ -206,19 +204,8 @@ def upload_read_set(omics, sequence_store_id: str, file_type: str, data: bytes, 
     return str(response["readSetId"])
 
 
-def wait_for_read_set(omics, sequence_store_id: str, read_set_id: str, timeout: float = TIMEOUT) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        metadata = omics.get_read_set_metadata(sequenceStoreId=sequence_store_id, id=read_set_id)
-        if metadata["status"] != "PROCESSING_UPLOAD":
-            return dict(metadata)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"read set {read_set_id} still PROCESSING_UPLOAD after {timeout} s")
-        time.sleep(0.05)
-
-
 def ingest(omics, sequence_store_id: str, file_type: str, data: bytes, arn: str | None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return wait_for_read_set(omics, sequence_store_id, upload_read_set(omics, sequence_store_id, file_type, data, arn))
+    return wait_for_status(omics, sequence_store_id, upload_read_set(omics, sequence_store_id, file_type, data, arn))
 
 
 def write_alignments(

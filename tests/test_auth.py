@@ -36,7 +36,7 @@ from auth_helpers import (
     stored_key_rows,
 )
 from botocore.exceptions import ClientError
-from conftest import Server, free_port
+from conftest import Server, error_code, free_port
 from readset_helpers import fastq_text
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -53,9 +53,6 @@ def utc_now() -> datetime:
     """Naive UTC, as botocore's clock gives it."""
     return datetime.now(UTC).replace(tzinfo=None)
 
-
-def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(excinfo.value.response["Error"]["Code"])
 
 
 def assert_refused(response: Any, status: int, code: str, *fragments: str) -> str:

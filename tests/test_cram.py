@@ -13,11 +13,11 @@ from typing import Any
 import pysam
 import pytest
 from botocore.exceptions import ClientError
+from conftest import error_code
 from reference_helpers import (
     TESTDATA,
     alignment_counts,
     copy_object,
-    error_code,
     error_message,
     ingest,
     md5,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import Server, make_client
+from conftest import Server, error_code, make_client
 from job_helpers import (
     NO_ACTIVATION_NEEDED,
     ROLE_ARN,
@@ -33,9 +33,6 @@ from job_helpers import (
 
 UNKNOWN_READ_SET = "1234567890"
 
-
-def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(excinfo.value.response["Error"]["Code"])
 
 
 def import_read_sets(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pysam
 import pytest
 from botocore.exceptions import ClientError, WaiterError
-from conftest import Server, make_client
+from conftest import Server, error_code, make_client
 from job_helpers import (
     ROLE_ARN,
     all_pages,
@@ -40,9 +40,6 @@ from job_helpers import (
 
 REFERENCE_ARN = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/reference/1234567890"
 
-
-def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(excinfo.value.response["Error"]["Code"])
 
 
 def read_set_ids(omics, store_id: str) -> list[str]:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, WaiterError
+from conftest import error_code
 from omics.transfer.manager import TransferManager
 from reference_helpers import (
     ACCOUNT,
@@ -20,7 +21,6 @@ from reference_helpers import (
     REGION,
     ROLE_ARN,
     bgzf,
-    error_code,
     error_message,
     faidx_of,
     fasta_bytes,
