@@ -17,10 +17,12 @@ mypy seqstore
 echo "== pytest (SQLite + local blobs)"
 pytest "$@"
 # The same acceptance suite on PostgreSQL (127.0.0.1:5432, database `test`, trust auth; each
-# test server gets a fresh schema). The genomics unit tests touch no database and run once.
+# test server gets a fresh schema) with every server's bytes in an S3 bucket of its own on a moto
+# S3 server the suite starts. The genomics unit tests touch neither and run once.
+# (tests/test_blob_backends.py runs the acceptance flow on the other blob store in each pass.)
 if [ "${SEQSTORE_TEST_SKIP_POSTGRES:-}" = "1" ]; then
     echo "== pytest on PostgreSQL: NOT RUN (SEQSTORE_TEST_SKIP_POSTGRES=1)"
 else
-    echo "== pytest (PostgreSQL + local blobs)"
-    SEQSTORE_TEST_DATABASE=postgresql pytest --ignore=tests/genomics "$@"
+    echo "== pytest (PostgreSQL + S3 blobs)"
+    SEQSTORE_TEST_DATABASE=postgresql SEQSTORE_TEST_BLOBS=s3 pytest --ignore=tests/genomics "$@"
 fi

@@ -69,6 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
         f"seqstore is serving the HealthOmics storage API at {url}\n"
         f"  data:     {settings.data_dir.resolve()}\n"
         f"  database: {_redact(settings.resolved_database_url())}\n"
+        f"  blobs:    {settings.blob_url or settings.blob_dir.resolve()}\n"
         f"  region:   {settings.region}   account: {settings.account_id}   auth: {settings.auth}\n"
         "\nPoint boto3, the AWS CLI or aws-healthomics-tools at it with:\n"
         f"  export AWS_ENDPOINT_URL_OMICS={url}\n"
@@ -125,6 +126,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings.database_url = args.database_url
     if args.buckets_dir:
         settings.buckets_dir = Path(args.buckets_dir)
+    if getattr(args, "blob_url", None):
+        settings.blob_url = args.blob_url
     if args.concurrency is not None:
         settings.concurrency = args.concurrency
     if getattr(args, "no_worker", False):
@@ -148,7 +151,8 @@ def _worker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     worker.start()
     print(
-        f"seqstore worker running {settings.concurrency} job threads on {_redact(settings.resolved_database_url())}",
+        f"seqstore worker running {settings.concurrency} job threads on {_redact(settings.resolved_database_url())}"
+        f" and {settings.blob_url or settings.blob_dir.resolve()}",
         flush=True,
     )
     stop.wait()
@@ -247,10 +251,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _common_options(parser: argparse.ArgumentParser, defaults: Settings) -> None:
     parser.add_argument(
+        "--blob-url",
+        default=None,
+        help="keep read set and reference bytes in s3://BUCKET/PREFIX instead of DATA_DIR/blobs "
+        "(env SEQSTORE_BLOB_URL; endpoint SEQSTORE_S3_ENDPOINT_URL, credentials from the AWS chain)",
+    )
+    parser.add_argument(
         "--buckets-dir",
         default=None,
-        help="local directory standing in for S3: s3://BUCKET/KEY is DIR/BUCKET/KEY "
-        "(env SEQSTORE_BUCKETS_DIR; default DATA_DIR/buckets; SEQSTORE_S3_ENDPOINT_URL uses a real S3 endpoint instead)",
+        help="local directory standing in for S3 in import and export URIs: s3://BUCKET/KEY is DIR/BUCKET/KEY "
+        "(env SEQSTORE_BUCKETS_DIR; default DATA_DIR/buckets unless SEQSTORE_S3_ENDPOINT_URL names a real endpoint)",
     )
     parser.add_argument(
         "--concurrency",
@@ -281,7 +291,13 @@ def main(argv: list[str] | None = None) -> int:
         audit.addHandler(handler)
         audit.setLevel(logging.INFO)
         audit.propagate = False
-    return int(args.run(args))
+    from .blobs import BlobStoreUnavailable
+
+    try:
+        return int(args.run(args))
+    except BlobStoreUnavailable as exc:  # a misconfiguration: say what, no traceback
+        print(f"seqstore: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

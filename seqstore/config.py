@@ -39,6 +39,12 @@ class Settings:
     max_concurrent_parts: int = field(
         default_factory=lambda: int(_env("SEQSTORE_MAX_CONCURRENT_PARTS", "32"))
     )
+    # Where blobs live: "" = DATA_DIR/blobs, or s3://bucket/prefix on SEQSTORE_S3_ENDPOINT_URL
+    # (AWS S3 when unset) with credentials from the standard AWS chain.
+    blob_url: str = field(default_factory=lambda: _env("SEQSTORE_BLOB_URL", ""))
+    # The storage class archived read sets' objects move to on an S3 blob store ("" = unchanged);
+    # one that is readable without a restore request.
+    archive_storage_class: str = field(default_factory=lambda: _env("SEQSTORE_ARCHIVE_STORAGE_CLASS", ""))
     # The bucket name that `s3Uri` values use for files kept in the local blob directory.
     blob_bucket: str = field(default_factory=lambda: _env("SEQSTORE_BLOB_BUCKET", "seqstore"))
     # Job worker threads in a process (imports, exports, activations, ingestion); 0 = none.
@@ -85,6 +91,8 @@ class Settings:
             "SEQSTORE_ARCHIVE_AFTER_SECONDS": str(self.archive_after_seconds),
             "SEQSTORE_MAX_REFERENCE_STORES": str(self.max_reference_stores),
             "SEQSTORE_BLOB_BUCKET": self.blob_bucket,
+            "SEQSTORE_BLOB_URL": self.blob_url,
+            "SEQSTORE_ARCHIVE_STORAGE_CLASS": self.archive_storage_class,
             "SEQSTORE_S3_ENDPOINT_URL": self.s3_endpoint_url,
             "SEQSTORE_ACCESS_KEY_ID": self.access_key_id,
             "SEQSTORE_SECRET_ACCESS_KEY": self.secret_access_key,

@@ -57,6 +57,71 @@ def _drop_schemas() -> None:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+# SEQSTORE_TEST_BLOBS=s3 keeps every server's bytes in a bucket of its own on one moto S3
+# server (a real HTTP endpoint in its own process, started on first use) instead of DATA_DIR/blobs.
+TEST_BLOBS = os.environ.get("SEQSTORE_TEST_BLOBS", "local")
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+class MotoS3:
+    """moto's S3 in server mode: a real S3-compatible HTTP endpoint in its own process."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"moto server exited with {self.process.returncode}")
+            try:
+                requests.get(f"{self.url}/moto-api/", timeout=1)
+                return
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("moto server did not start in 30 s") from None
+                time.sleep(0.1)
+
+    def client(self):  # type: ignore[no-untyped-def]
+        """A boto3 S3 client of this endpoint, as the user's own tooling would have."""
+        return boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        ).client("s3", endpoint_url=self.url)
+
+    def blob_env(self) -> dict[str, str]:
+        """The environment of a server whose blobs live in a new bucket of this endpoint."""
+        bucket = f"seqstore-blobs-{uuid.uuid4().hex[:12]}"
+        self.client().create_bucket(Bucket=bucket)
+        return {"SEQSTORE_BLOB_URL": f"s3://{bucket}/data", "SEQSTORE_S3_ENDPOINT_URL": self.url, **S3_CREDENTIALS}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+_moto: MotoS3 | None = None
+
+
+def shared_moto() -> MotoS3:
+    """The session's moto S3 server, started on first use."""
+    global _moto
+    if _moto is None:
+        import tempfile
+
+        _moto = MotoS3(Path(tempfile.mkdtemp(prefix="seqstore-moto-")) / "moto.log")
+        atexit.register(_moto.stop)
+    return _moto
+
+
 class Server:
     """A `seqstore serve` subprocess; `stop()` and `start()` keep the same data dir, port and
     database."""
@@ -73,6 +138,13 @@ class Server:
         self.extra_env = dict(extra_env or {})
         if TEST_DATABASE == "postgresql" and "SEQSTORE_DATABASE_URL" not in self.extra_env:
             self.extra_env["SEQSTORE_DATABASE_URL"] = new_postgres_database_url()
+        if TEST_BLOBS == "s3" and "SEQSTORE_BLOB_URL" not in self.extra_env:
+            # Import sources and export destinations stay in the local buckets directory unless
+            # the test sends them to S3 (then to the same moto server).
+            local_sources = "SEQSTORE_S3_ENDPOINT_URL" not in self.extra_env
+            self.extra_env = {**shared_moto().blob_env(), **self.extra_env}
+            if local_sources:
+                self.extra_env.setdefault("SEQSTORE_BUCKETS_DIR", str(data_dir / "buckets"))
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
 
@@ -110,6 +182,27 @@ class Server:
 
     def logs(self) -> str:
         return self.log_path.read_text()
+
+    @property
+    def blob_url(self) -> str:
+        return self.extra_env.get("SEQSTORE_BLOB_URL", "")
+
+    def blob_keys(self, prefix: str) -> list[str]:
+        """The blob keys under `prefix/`, wherever this server keeps its blobs."""
+        if not self.blob_url:
+            root = self.data_dir / "blobs"
+            return sorted(
+                "/".join((Path(r) / n).relative_to(root).parts)
+                for r, _, names in os.walk(root / prefix) for n in names
+            )
+        bucket, _, base = self.blob_url[5:].partition("/")
+        s3 = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        ).client("s3", endpoint_url=self.extra_env["SEQSTORE_S3_ENDPOINT_URL"])
+        start = f"{base}/{prefix}/" if base else f"{prefix}/"
+        keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=start)
+                for o in page.get("Contents", [])]
+        return sorted(k[len(base) + 1:] if base else k for k in keys)
 
 
 @pytest.fixture(scope="session")

@@ -403,23 +403,16 @@ def healthy(server: Server) -> bool:
     return requests.get(f"{server.url}/_seqstore/health", timeout=5).status_code == 200
 
 
-def files_under(directory: Path) -> list[Path]:
-    """The files below `directory` (none if it does not exist). os.walk, unlike Path.rglob,
-    tolerates directories the server removes while we look."""
-    return sorted(Path(root) / name for root, _, names in os.walk(directory) for name in names)
+def upload_files(server: Server, upload_id: str) -> list[str]:
+    """The blob keys of an upload's parts (in DATA_DIR/blobs or the server's S3 bucket)."""
+    return server.blob_keys(f"uploads/{upload_id}")
 
 
-def upload_files(server: Server, upload_id: str) -> list[Path]:
-    return files_under(server.data_dir / "blobs" / "uploads" / upload_id)
+def read_set_files(server: Server, store_id: str, read_set_id: str) -> list[str]:
+    return server.blob_keys(f"{ACCOUNT}/sequenceStore/{store_id}/readSet/{read_set_id}")
 
 
-def read_set_files(server: Server, store_id: str, read_set_id: str) -> list[Path]:
-    return files_under(
-        server.data_dir / "blobs" / ACCOUNT / "sequenceStore" / store_id / "readSet" / read_set_id
-    )
-
-
-def eventually_no_upload_files(server: Server, upload_id: str, timeout: float = 10.0) -> list[Path]:
+def eventually_no_upload_files(server: Server, upload_id: str, timeout: float = 10.0) -> list[str]:
     """The files left under blobs/uploads/<uploadId> once the server had `timeout` seconds to
     drop them (ingestion releases the parts just after it records the outcome)."""
     deadline = time.monotonic() + timeout

@@ -350,7 +350,7 @@ def test_metadata_has_every_field_of_an_ingested_read_set(omics, store_id) -> No
         assert file["partSize"] == PART_SIZE
         assert file["totalParts"] == 1
         assert re.fullmatch(
-            r"s3://[^/]+" + re.escape(prefix) + re.escape(f"{name}_{key}.fastq.gz"), file["s3Access"]["s3Uri"]
+            r"s3://[^/]+(/[^/]+)*" + re.escape(prefix) + re.escape(f"{name}_{key}.fastq.gz"), file["s3Access"]["s3Uri"]
         )
     assert "index" not in metadata["files"]
 

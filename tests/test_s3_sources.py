@@ -4,16 +4,11 @@ pointing at it (credentials from the standard AWS environment variables)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
-import requests
-from conftest import Server, free_port, make_client
+from conftest import S3_CREDENTIALS, Server, make_client, shared_moto
 from job_helpers import (
     download,
     fastq_counts,
@@ -26,49 +21,17 @@ from job_helpers import (
     wait_for_job,
 )
 
-S3_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
 
 @pytest.fixture(scope="module")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto's S3 in server mode, a real HTTP endpoint in its own process."""
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"moto server exited with {process.returncode}")
-            try:
-                requests.get(f"{url}/moto-api/", timeout=1)
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("moto server did not start in 30 s") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+def s3_endpoint() -> str:
+    """moto's S3 in server mode (the session's, shared with servers that keep blobs in S3)."""
+    return shared_moto().url
 
 
 @pytest.fixture(scope="module")
 def s3(s3_endpoint: str):  # type: ignore[no-untyped-def]
     """A boto3 S3 client of the moto endpoint, as the user's own tooling would have."""
-    return boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    ).client("s3", endpoint_url=s3_endpoint)
+    return shared_moto().client()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import functools
 import logging
 from typing import Any
 
-from ..blobs.local import LocalBlobStore
+from ..blobs import open_blob_store
 from ..config import Settings
 from ..db.engine import Database
 from ..jobs.runners import build_worker, recover
@@ -31,7 +31,9 @@ def build_store(settings: Settings) -> StoreContext:
     if settings.access_key_id and settings.secret_access_key:
         env_key = AccessKey(settings.access_key_id, settings.secret_access_key, name="environment")
     keys = AccessKeys(db, load_master_key(settings.data_dir), env_key)
-    return StoreContext(settings, db, LocalBlobStore(settings.blob_dir), keys)
+    blobs = open_blob_store(settings)
+    blobs.check()
+    return StoreContext(settings, db, blobs, keys)
 
 
 def resource_arn(store: StoreContext, operation: str, labels: dict[str, str]) -> str | None:

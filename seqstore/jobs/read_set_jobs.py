@@ -231,11 +231,11 @@ class ExportRunner(ItemJobRunner):
                 select(t.read_set_files).where(t.read_set_files.c.read_set_id == read_set_id)
             ).all()
         destination = job.destination if job.destination.endswith("/") else job.destination + "/"
+        work_dir = self.work_dir(job.id) / str(item.position)
         for stored in files:
             try:
-                self.objects.put(
-                    f"{destination}{read_set_id}/{stored.file_name}", ctx.blobs.path(stored.blob_key)
-                )
+                with ctx.blobs.local_file(stored.blob_key, work_dir) as path:
+                    self.objects.put(f"{destination}{read_set_id}/{stored.file_name}", path)
             except ObjectAccessError as exc:
                 raise ItemFailed(str(exc)) from None
         with ctx.db.write() as connection:

@@ -17,9 +17,10 @@ from .worker import Worker
 
 
 def object_store(ctx: StoreContext) -> ObjectStore:
-    """Where s3:// URIs lead: the configured S3 endpoint, else the local buckets directory."""
+    """Where s3:// URIs lead: a buckets directory when one is set, else the configured S3
+    endpoint, else DATA_DIR/buckets."""
     settings = ctx.settings
-    if settings.s3_endpoint_url:
+    if settings.s3_endpoint_url and settings.buckets_dir is None:
         return S3Objects(settings.s3_endpoint_url, settings.region)
     settings.resolved_buckets_dir.mkdir(parents=True, exist_ok=True)
     return LocalBuckets(settings.resolved_buckets_dir)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from ..blobs.local import LocalBlobStore
+from ..blobs import BlobStore
 from ..config import Settings
 from ..db import schema as t
 from ..db.engine import Database
@@ -29,7 +29,7 @@ class StoreContext:
     """Everything the domain needs, passed in rather than imported, so tests and scale-out
     deployments assemble the same service with other parts."""
 
-    def __init__(self, settings: Settings, db: Database, blobs: LocalBlobStore, keys: AccessKeys) -> None:
+    def __init__(self, settings: Settings, db: Database, blobs: BlobStore, keys: AccessKeys) -> None:
         from .read_set_jobs import ReadSetJobs
         from .read_sets import ReadSets
         from .references import References
@@ -54,7 +54,7 @@ class StoreContext:
         self.wake_workers: Callable[[], None] = lambda: None
 
     def references_fasta(self, reference_arn: str | None) -> Path | None:
-        """The local FASTA (with its .fai beside it) of an ACTIVE reference, or None."""
+        """A local copy of the FASTA (with its .fai beside it) of an ACTIVE reference, or None."""
         if not reference_arn:
             return None
         words = self.arns.parse(reference_arn)
@@ -71,4 +71,7 @@ class StoreContext:
                     t.reference_files.c.file == "source",
                 )
             ).first()
-        return self.blobs.path(row.blob_key) if row is not None else None
+        if row is None:
+            return None
+        self.blobs.cached_file(f"{row.blob_key}.fai")
+        return self.blobs.cached_file(row.blob_key)

@@ -112,7 +112,7 @@ class ReadSets:
                     "contentLength": f.content_length,
                     "partSize": f.part_size,
                     "totalParts": max(1, math.ceil(f.content_length / f.part_size)),
-                    "s3Access": {"s3Uri": f"s3://{self.ctx.settings.blob_bucket}/{f.blob_key}"},
+                    "s3Access": {"s3Uri": self.ctx.blobs.uri(f.blob_key)},
                 }
                 for f in files
             }

@@ -34,7 +34,7 @@ class SequenceStores:
         """The API form of a store row (the serializer keeps the members each output shape has)."""
         ctx = self.ctx
         s3_access: dict[str, Any] = {
-            "s3Uri": f"s3://{ctx.settings.blob_bucket}/{ctx.settings.account_id}/sequenceStore/{row.id}/",
+            "s3Uri": ctx.blobs.uri(f"{ctx.settings.account_id}/sequenceStore/{row.id}") + "/",
             "s3AccessPointArn": (
                 f"arn:aws:s3:{ctx.settings.region}:{ctx.settings.account_id}:accesspoint/"
                 f"{ctx.settings.account_id}-{row.id}"

@@ -28,6 +28,8 @@ from .common import (
 from .context import StoreContext
 
 INGEST_UPLOAD = "INGEST_UPLOAD"
+# Bytes of a part body gathered before each blob write (off the event loop).
+WRITE_BATCH = 1024 * 1024
 
 
 def part_checksum(digest: bytes) -> str:
@@ -274,6 +276,8 @@ class Uploads:
                         ended.append(upload_id)
         for upload_id in ended:
             self.ctx.blobs.delete_prefix(f"uploads/{upload_id}")
+        # Writes of parts a killed API process left unfinished (an hour: no live upload takes that long).
+        self.ctx.blobs.abort_stale_writes(older_than=3600)
 
     def list_uploads(self, params: dict[str, Any]) -> dict[str, Any]:
         store_id = params["sequenceStoreId"]
@@ -332,19 +336,27 @@ async def receive_part(ctx: StoreContext, params: dict[str, Any]) -> dict[str, A
     key = ctx.uploads.part_blob_key(upload_id, source, number)
     writer = ctx.blobs.writer(key)
     sha256 = hashlib.sha256()
+    batch = bytearray()  # handed to the writer off the event loop, WRITE_BATCH bytes at a time
+    size = 0
     try:
         async for chunk in body.chunks():
-            if writer.size + len(chunk) > limit:
+            size += len(chunk)
+            if size > limit:
                 raise ValidationException(f"'payload': a part may have at most {limit} bytes")
-            writer.write(chunk)
             sha256.update(chunk)
-        if writer.size == 0:
+            batch += chunk
+            if len(batch) >= WRITE_BATCH:
+                await asyncio.to_thread(writer.write, bytes(batch))
+                batch.clear()
+        if size == 0:
             raise ValidationException("'payload': the part is empty")
-        writer.commit()
+        if batch:
+            await asyncio.to_thread(writer.write, bytes(batch))
+        await asyncio.to_thread(writer.commit)
     except BaseException:
-        writer.abort()
+        await asyncio.shield(asyncio.to_thread(writer.abort))
         raise
     checksum = await asyncio.to_thread(
-        ctx.uploads.record_part, store_id, upload_id, source, number, key, writer.size, sha256.digest()
+        ctx.uploads.record_part, store_id, upload_id, source, number, key, size, sha256.digest()
     )
     return {"checksum": checksum}

@@ -1,0 +1,115 @@
+"""The acceptance flow on both blob stores — a local directory and an S3 bucket on a real
+S3-compatible server (moto's server mode) — on whichever database this pass of the suite uses
+(SQLite, or PostgreSQL under SEQSTORE_TEST_DATABASE=postgresql):
+
+create store → upload a FASTQ pair and a uBAM → metadata exact → download parts → import job →
+batch delete, and afterwards no bytes left behind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pysam
+import pytest
+from conftest import S3_CREDENTIALS, Server, make_client, shared_moto
+from job_helpers import fastq_source, import_and_wait, md5, put_object
+from readset_helpers import (
+    ACCOUNT,
+    alignment_counts,
+    download,
+    fastq_counts,
+    gz,
+    ingest,
+    paired_fastq,
+    read_set_files,
+    sam_text,
+    unique,
+    write_ubam,
+)
+
+
+@pytest.fixture(scope="module", params=["local", "s3"])
+def backend_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp(f"blobs-{request.param}") / "data"
+    if request.param == "s3":
+        env = {**shared_moto().blob_env(), "SEQSTORE_BUCKETS_DIR": str(data_dir / "buckets")}
+    else:
+        env = {"SEQSTORE_BLOB_URL": ""}  # the local directory, even in a pass that defaults to S3
+    server = Server(data_dir, extra_env=env)
+    server.start()
+    yield server
+    server.stop()
+
+
+def read_via_s3(uri: str) -> bytes:
+    bucket, key = uri[5:].split("/", 1)
+    return bytes(shared_moto().client().get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def test_upload_download_import_and_delete(
+    backend_server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = backend_server
+    omics = make_client(server.url)
+    store_id = omics.create_sequence_store(name=unique("flow"))["id"]
+    store = omics.get_sequence_store(id=store_id)
+    if server.blob_url:
+        assert store["s3Access"]["s3Uri"] == f"{server.blob_url}/{ACCOUNT}/sequenceStore/{store_id}/"
+
+    # FASTQ pair, sent in several parts.
+    r1, r2 = paired_fastq(300, seed=81)
+    g1, g2 = gz(r1), gz(r2)
+    fastq = ingest(omics, store_id, "FASTQ", g1, g2, cuts=(len(g1) // 3, len(g1) // 2), name="pair")
+    assert fastq["status"] == "ACTIVE", fastq.get("statusMessage")
+    reads, bases = fastq_counts(r1, r2)
+    assert fastq["sequenceInformation"]["totalReadCount"] == reads
+    assert fastq["sequenceInformation"]["totalBaseCount"] == bases
+    assert fastq["etag"] == {"algorithm": "FASTQ_MD5up", "source1": md5(r1), "source2": md5(r2)}
+    assert download(omics, store_id, fastq["id"], "SOURCE1") == g1
+    assert download(omics, store_id, fastq["id"], "SOURCE2") == g2
+
+    # uBAM.
+    ubam_path = write_ubam(tmp_path / "flow.ubam", 150, seed=82)
+    ubam = ingest(omics, store_id, "UBAM", ubam_path.read_bytes(), name="ubam")
+    assert ubam["status"] == "ACTIVE", ubam.get("statusMessage")
+    assert ubam["sequenceInformation"]["totalReadCount"] == alignment_counts(ubam_path)[0]
+    assert ubam["etag"]["source1"] == md5(sam_text(ubam_path))
+    assert download(omics, store_id, ubam["id"], "SOURCE1") == ubam_path.read_bytes()
+
+    if server.blob_url:
+        # files.*.s3Access.s3Uri names the real object: S3 tools and htslib read it directly.
+        source1 = fastq["files"]["source1"]["s3Access"]["s3Uri"]
+        assert source1.startswith(f"{server.blob_url}/{ACCOUNT}/sequenceStore/{store_id}/readSet/{fastq['id']}/")
+        assert read_via_s3(source1) == g1
+        ubam_uri = ubam["files"]["source1"]["s3Access"]["s3Uri"]
+        for name, value in S3_CREDENTIALS.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("HTS_S3_HOST", shared_moto().url.removeprefix("http://"))
+        monkeypatch.setenv("HTS_S3_ADDRESS_STYLE", "path")
+        assert pysam.view("s3+http://" + ubam_uri.removeprefix("s3://")).encode() == sam_text(ubam_path)
+
+    # Import from the (local) buckets directory.
+    bucket = unique("runs")
+    i1, i2 = paired_fastq(120, seed=83)
+    job = import_and_wait(
+        omics,
+        store_id,
+        [fastq_source(put_object(server, bucket, "S1_R1.fastq.gz", gz(i1)),
+                      put_object(server, bucket, "S1_R2.fastq.gz", gz(i2)), name="imported")],
+    )
+    assert job["status"] == "COMPLETED", job
+    imported_id = job["sources"][0]["readSetId"]
+    imported = omics.get_read_set_metadata(sequenceStoreId=store_id, id=imported_id)
+    assert imported["etag"]["source1"] == md5(i1)
+    assert download(omics, store_id, imported_id, "SOURCE2") == gz(i2)
+
+    # Batch delete: the bytes go with the read sets, and nothing else is left behind.
+    every = [fastq["id"], ubam["id"], imported_id]
+    assert all(read_set_files(server, store_id, read_set_id) for read_set_id in every)
+    assert omics.batch_delete_read_set(sequenceStoreId=store_id, ids=every).get("errors") in (None, [])
+    for read_set_id in every:
+        assert read_set_files(server, store_id, read_set_id) == []
+        assert omics.get_read_set_metadata(sequenceStoreId=store_id, id=read_set_id)["status"] == "DELETED"
+    assert server.blob_keys(f"{ACCOUNT}/sequenceStore/{store_id}") == []
+    assert server.blob_keys("uploads") == []
