@@ -59,6 +59,9 @@ class Settings:
     # Import sources and export destinations: a local directory of buckets unless an S3 endpoint is set.
     buckets_dir: Path | None = field(default_factory=lambda: _path_env("SEQSTORE_BUCKETS_DIR"))
     s3_endpoint_url: str = field(default_factory=lambda: _env("SEQSTORE_S3_ENDPOINT_URL", ""))
+    # How long a worker's claim on a job lasts without renewal (renewed every third of it): after
+    # a worker dies, its jobs wait this long before another worker resumes them.
+    job_lease_seconds: float = field(default_factory=lambda: float(_env("SEQSTORE_JOB_LEASE_SECONDS", "60")))
     # Read sets not read for this long are archived (the real service: 30 days); 0 = never.
     archive_after_seconds: float = field(
         default_factory=lambda: float(_env("SEQSTORE_ARCHIVE_AFTER_SECONDS", str(30 * 24 * 3600)))
@@ -89,6 +92,7 @@ class Settings:
             "SEQSTORE_MAX_CONCURRENT_PARTS": str(self.max_concurrent_parts),
             "SEQSTORE_CONCURRENCY": str(self.concurrency),
             "SEQSTORE_ARCHIVE_AFTER_SECONDS": str(self.archive_after_seconds),
+            "SEQSTORE_JOB_LEASE_SECONDS": str(self.job_lease_seconds),
             "SEQSTORE_MAX_REFERENCE_STORES": str(self.max_reference_stores),
             "SEQSTORE_BLOB_BUCKET": self.blob_bucket,
             "SEQSTORE_BLOB_URL": self.blob_url,

@@ -109,7 +109,9 @@ def enqueue(
     return job_id
 
 
-def claim(db: Database, owner: str, kinds: tuple[str, ...] | None = None) -> Any | None:
+def claim(
+    db: Database, owner: str, kinds: tuple[str, ...] | None = None, lease_seconds: float = LEASE_SECONDS
+) -> Any | None:
     """Take the oldest runnable job whose lease is free or expired; return its row, or None."""
     timestamp = now()
     c = t.jobs.c
@@ -132,20 +134,20 @@ def claim(db: Database, owner: str, kinds: tuple[str, ...] | None = None) -> Any
             .where(c.id == row.id)
             .values(
                 lease_owner=owner,
-                lease_expires=timestamp + timedelta(seconds=LEASE_SECONDS),
+                lease_expires=timestamp + timedelta(seconds=lease_seconds),
                 attempts=c.attempts + 1,
             )
         )
         return connection.execute(select(t.jobs).where(c.id == row.id)).first()
 
 
-def renew(db: Database, job_id: str, owner: str) -> bool:
+def renew(db: Database, job_id: str, owner: str, lease_seconds: float = LEASE_SECONDS) -> bool:
     """Extend a lease this worker holds; False when it was lost to another worker."""
     with db.write() as connection:
         result = connection.execute(
             update(t.jobs)
             .where(t.jobs.c.id == job_id, t.jobs.c.lease_owner == owner)
-            .values(lease_expires=now() + timedelta(seconds=LEASE_SECONDS))
+            .values(lease_expires=now() + timedelta(seconds=lease_seconds))
         )
         return bool(result.rowcount)
 

@@ -47,6 +47,7 @@ def build_worker(ctx: StoreContext, concurrency: int) -> Worker:
         fail,
         concurrency=concurrency,
         periodic=[(_archive_interval(ctx), archiver.run_once)],
+        lease_seconds=ctx.settings.job_lease_seconds,
     )
     ctx.wake_workers = worker.wake
     return worker

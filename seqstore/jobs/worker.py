@@ -30,12 +30,14 @@ class Worker:
         concurrency: int = 2,
         poll_seconds: float = 0.5,
         periodic: list[tuple[float, Callable[[], Any]]] | None = None,
+        lease_seconds: float = queue.LEASE_SECONDS,
     ) -> None:
         self.db = db
         self.runners = dict(runners)
         self.fail = fail
         self.concurrency = max(1, concurrency)
         self.poll_seconds = poll_seconds
+        self.lease_seconds = lease_seconds  # how long a claimed job stays ours without a renewal
         self.owner = queue.new_owner()
         self._stop = threading.Event()
         self._wake = threading.Condition()
@@ -71,7 +73,7 @@ class Worker:
 
     def run_once(self) -> bool:
         """Claim and run one job; False when there was none."""
-        job = queue.claim(self.db, self.owner, tuple(self.runners))
+        job = queue.claim(self.db, self.owner, tuple(self.runners), self.lease_seconds)
         if job is None:
             return False
         self._running.add(job.id)
@@ -106,9 +108,9 @@ class Worker:
                 log.exception("periodic task failed")
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(queue.LEASE_SECONDS / 3):
+        while not self._stop.wait(self.lease_seconds / 3):
             for job_id in list(self._running):
                 try:
-                    queue.renew(self.db, job_id, self.owner)
+                    queue.renew(self.db, job_id, self.owner, self.lease_seconds)
                 except Exception:
                     log.exception("could not renew the lease of job %s", job_id)
