@@ -40,14 +40,20 @@ INSTANT_CLASSES = (
 )
 
 
+def split_s3_uri(uri: str) -> tuple[str, str] | str:
+    """`s3://bucket/key` → (bucket, key), or the reason it is not such a URI."""
+    if not uri.startswith("s3://"):
+        return f"{uri} is not an s3:// URI"
+    bucket, _, key = uri[5:].partition("/")
+    return (bucket, key) if bucket else f"{uri} names no bucket"
+
+
 def parse_blob_url(url: str) -> tuple[str, str]:
     """`s3://bucket/prefix` → (bucket, prefix without slashes at its ends)."""
-    if not url.startswith("s3://"):
-        raise BlobStoreUnavailable(f"SEQSTORE_BLOB_URL must look like s3://bucket/prefix, not {url!r}")
-    bucket, _, prefix = url[5:].partition("/")
-    if not bucket:
-        raise BlobStoreUnavailable(f"SEQSTORE_BLOB_URL {url!r} names no bucket")
-    return bucket, prefix.strip("/")
+    parts = split_s3_uri(url)
+    if isinstance(parts, str):
+        raise BlobStoreUnavailable(f"SEQSTORE_BLOB_URL must look like s3://bucket/prefix: {parts}")
+    return parts[0], parts[1].strip("/")
 
 
 def check_key(key: str) -> str:

@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..blobs.s3 import split_s3_uri
+
 
 class ObjectAccessError(Exception):
     """An object could not be read or written; str() says which and why, for a statusMessage."""
@@ -16,12 +18,10 @@ class ObjectAccessError(Exception):
 
 def split_uri(uri: str) -> tuple[str, str]:
     """`s3://bucket/key` → (bucket, key)."""
-    if not uri.startswith("s3://"):
-        raise ObjectAccessError(f"{uri} is not an s3:// URI")
-    bucket, _, key = uri[5:].partition("/")
-    if not bucket:
-        raise ObjectAccessError(f"{uri} names no bucket")
-    return bucket, key
+    parts = split_s3_uri(uri)
+    if isinstance(parts, str):
+        raise ObjectAccessError(parts)
+    return parts
 
 
 class ObjectStore(Protocol):
