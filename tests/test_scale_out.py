@@ -7,6 +7,7 @@ one object in the bucket that no read set owns."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -34,6 +35,7 @@ from job_helpers import (
     md5,
     wait_for_job,
 )
+from readset_helpers import ACCOUNT
 
 LEASE_SECONDS = 3
 READS = 15000  # per mate: large enough that a source takes a noticeable fraction of a second
@@ -98,30 +100,52 @@ def lease_owner_pid(database_url: str, job_id: str) -> int | None:
     return int(row[0].split(":")[1]) if row and row[0] else None
 
 
+def put_sources(count: int, reads: int) -> tuple[list[dict[str, Any]], dict[str, tuple[bytes, bytes]]]:
+    """`count` FASTQ.gz pairs in a new bucket of the S3 server: import sources and their content by name."""
+    s3 = shared_moto().client()
+    bucket = f"runs-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    expected: dict[str, tuple[bytes, bytes]] = {}
+    sources = []
+    for i in range(count):
+        r1 = bulk_fastq_text(reads, seed=100 + i)
+        r2 = bulk_fastq_text(reads, seed=200 + i).replace(b"@bulk%d_" % (200 + i), b"@bulk%d_" % (100 + i))
+        expected[f"sample-{i}"] = (r1, r2)
+        for mate, data in (("R1", r1), ("R2", r2)):
+            s3.put_object(Bucket=bucket, Key=f"run/{i}_{mate}.fastq.gz", Body=gz(data, level=1))
+        uris = [f"s3://{bucket}/run/{i}_{mate}.fastq.gz" for mate in ("R1", "R2")]
+        sources.append(fastq_source(*uris, name=f"sample-{i}"))
+    return sources, expected
+
+
+def start_import(omics: Any, store_id: str, sources: list[dict[str, Any]]) -> str:
+    return str(
+        omics.start_read_set_import_job(
+            sequenceStoreId=store_id, roleArn="arn:aws:iam::123456789012:role/import", sources=sources
+        )["id"]
+    )
+
+
+def test_the_sources_of_one_import_job_are_shared_by_both_workers(deployment: Deployment) -> None:
+    omics = make_client(deployment.url)
+    store_id = omics.create_sequence_store(name="shared")["id"]
+    sources, _ = put_sources(10, READS // 3)
+    job_id = start_import(omics, store_id, sources)
+    job = wait_for_job(omics, "get_read_set_import_job", store_id, job_id, timeout=120)
+    assert [s["status"] for s in job["sources"]] == ["FINISHED"] * 10
+    done = {
+        worker: len(re.findall(rf"job {job_id}: source \d+ finished", (deployment.run_dir / f"{worker}.log").read_text()))
+        for worker in ("worker-1", "worker-2")
+    }
+    assert sum(done.values()) == 10 and min(done.values()) >= 1, done
+
+
 def test_a_worker_killed_mid_import_loses_nothing_and_duplicates_nothing(deployment: Deployment) -> None:
     omics = make_client(deployment.url)
     s3 = shared_moto().client()
     store_id = omics.create_sequence_store(name="scale-out")["id"]
-    sources_bucket = f"runs-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=sources_bucket)
-    expected: dict[str, tuple[bytes, bytes]] = {}
-    sources = []
-    for i in range(10):
-        r1 = bulk_fastq_text(READS, seed=100 + i)
-        r2 = bulk_fastq_text(READS, seed=200 + i).replace(b"@bulk%d_" % (200 + i), b"@bulk%d_" % (100 + i))
-        expected[f"sample-{i}"] = (r1, r2)
-        for mate, data in (("R1", r1), ("R2", r2)):
-            s3.put_object(Bucket=sources_bucket, Key=f"run/{i}_{mate}.fastq.gz", Body=gz(data, level=1))
-        sources.append(
-            fastq_source(
-                f"s3://{sources_bucket}/run/{i}_R1.fastq.gz",
-                f"s3://{sources_bucket}/run/{i}_R2.fastq.gz",
-                name=f"sample-{i}",
-            )
-        )
-    job_id = omics.start_read_set_import_job(
-        sequenceStoreId=store_id, roleArn="arn:aws:iam::123456789012:role/import", sources=sources
-    )["id"]
+    sources, expected = put_sources(10, READS)
+    job_id = start_import(omics, store_id, sources)
 
     # Kill the worker holding the job once some sources are done and others are not.
     deadline = time.monotonic() + 120
@@ -160,11 +184,11 @@ def test_a_worker_killed_mid_import_loses_nothing_and_duplicates_nothing(deploym
         assert metadata["sequenceInformation"]["totalReadCount"] == fastq_counts(r1, r2)[0]
         owned |= {f["s3Access"]["s3Uri"] for f in metadata["files"].values()}
 
-    # No orphaned objects: every object in the blob bucket belongs to a read set; no half-written ones.
-    in_bucket = {
-        f"s3://{deployment.bucket}/{o['Key']}"
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=deployment.bucket)
-        for o in page.get("Contents", [])
-    }
-    assert in_bucket == owned
+    # No orphaned objects: every object of the store belongs to a read set; no parts, no half-written ones.
+    def objects(prefix: str) -> set[str]:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=deployment.bucket, Prefix=prefix)
+        return {f"s3://{deployment.bucket}/{o['Key']}" for page in pages for o in page.get("Contents", [])}
+
+    assert objects(f"blobs/{ACCOUNT}/sequenceStore/{store_id}/") == owned
+    assert objects("blobs/uploads/") == set()
     assert s3.list_multipart_uploads(Bucket=deployment.bucket).get("Uploads", []) == []

@@ -238,6 +238,9 @@ job_items = Table(
     Column("status", String(16), nullable=False),
     Column("status_message", String(255)),
     Column("result_id", String(36)),
+    # The worker working on the item (its job's owner or a worker helping it) and until when.
+    Column("lease_owner", String(64)),
+    Column("lease_expires", UtcDateTime),
 )
 
 tags = Table(

@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from ..db import schema as t
 from ..db.engine import Database
@@ -50,6 +50,13 @@ def release_dead_leases(db: Database) -> int:
                     t.jobs.c.runnable.is_(True), t.jobs.c.lease_owner.is_not(None)
                 )
             )
+        } | {
+            row.lease_owner
+            for row in connection.execute(
+                select(t.job_items.c.lease_owner)
+                .where(t.job_items.c.lease_owner.is_not(None))
+                .distinct()
+            )
         }
         dead = []
         for owner in owners:
@@ -61,6 +68,11 @@ def release_dead_leases(db: Database) -> int:
             return 0
         result = connection.execute(
             update(t.jobs).where(t.jobs.c.lease_owner.in_(dead)).values(lease_owner=None, lease_expires=None)
+        )
+        connection.execute(
+            update(t.job_items)
+            .where(t.job_items.c.lease_owner.in_(dead))
+            .values(lease_owner=None, lease_expires=None)
         )
         return int(result.rowcount)
 
@@ -139,6 +151,81 @@ def claim(
             )
         )
         return connection.execute(select(t.jobs).where(c.id == row.id)).first()
+
+
+FINAL_ITEM_STATUSES = ("FINISHED", "FAILED")
+
+
+def claim_item(db: Database, job_id: str, owner: str, lease_seconds: float = LEASE_SECONDS) -> Any | None:
+    """Take the first unfinished item of a job that no live worker holds, with a lease; return
+    its row as it was before the claim (so a runner sees that an earlier attempt began it), or None."""
+    timestamp = now()
+    c = t.job_items.c
+    query = (
+        select(t.job_items)
+        .where(
+            c.job_id == job_id,
+            c.status.not_in(FINAL_ITEM_STATUSES),
+            or_(c.lease_expires.is_(None), c.lease_expires < timestamp),
+        )
+        .order_by(c.position)
+        .limit(1)
+    )
+    if not db.is_sqlite:
+        query = query.with_for_update(skip_locked=True)
+    with db.write() as connection:
+        row = connection.execute(query).first()
+        if row is not None:
+            connection.execute(
+                update(t.job_items)
+                .where(c.job_id == job_id, c.position == row.position)
+                .values(lease_owner=owner, lease_expires=timestamp + timedelta(seconds=lease_seconds))
+            )
+        return row
+
+
+def unfinished_items(db: Database, job_id: str) -> int:
+    with db.read() as connection:
+        return int(
+            connection.execute(
+                select(func.count())
+                .select_from(t.job_items)
+                .where(t.job_items.c.job_id == job_id, t.job_items.c.status.not_in(FINAL_ITEM_STATUSES))
+            ).scalar_one()
+        )
+
+
+def shared_job(db: Database, kinds: tuple[str, ...]) -> Any | None:
+    """The oldest job of `kinds` that a live worker runs and that has an item nobody holds: an idle
+    worker helps with it, so one job's items spread over every worker."""
+    timestamp = now()
+    c, i = t.jobs.c, t.job_items.c
+    free_item = (
+        select(i.position)
+        .where(
+            i.job_id == c.id,
+            i.status.not_in(FINAL_ITEM_STATUSES),
+            or_(i.lease_expires.is_(None), i.lease_expires < timestamp),
+        )
+        .exists()
+    )
+    with db.read() as connection:
+        return connection.execute(
+            select(t.jobs)
+            .where(c.runnable.is_(True), c.kind.in_(kinds), c.lease_expires >= timestamp, free_item)
+            .order_by(c.seq)
+            .limit(1)
+        ).first()
+
+
+def renew_items(db: Database, owner: str, lease_seconds: float = LEASE_SECONDS) -> None:
+    """Extend the leases of every unfinished item this worker holds."""
+    with db.write() as connection:
+        connection.execute(
+            update(t.job_items)
+            .where(t.job_items.c.lease_owner == owner, t.job_items.c.status.not_in(FINAL_ITEM_STATUSES))
+            .values(lease_expires=now() + timedelta(seconds=lease_seconds))
+        )
 
 
 def renew(db: Database, job_id: str, owner: str, lease_seconds: float = LEASE_SECONDS) -> bool:

@@ -1,14 +1,16 @@
 """Runners of read set import, export and activation jobs, and the archiver.
 
-A job's items are worked one by one (imports: several at once); each item records its progress
-in the database, so a job interrupted by a crash resumes where it stopped: finished items are
-skipped, an item that had created its read set picks that read set up again."""
+A job's items are claimed one at a time, each with a lease, by the worker that claimed the job and
+by idle workers helping it (any process, any host), so one job of many sources spreads over every
+worker. Each item records its progress in the database, so a job interrupted by a crash resumes
+where it stopped: finished items are skipped, an item that had created its read set picks that
+read set up again."""
 
 from __future__ import annotations
 
 import logging
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+import time
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -40,11 +42,15 @@ class ItemFailed(Exception):
     """An item failed for a reason its statusMessage states."""
 
 
+# How often the worker that owns a job looks whether the items other workers hold are done.
+ITEM_POLL_SECONDS = 0.2
+
+
 class ItemJobRunner:
     """Runs a job item by item (see the module docstring); subclasses do one item."""
 
     kind = ""
-    concurrency = 1
+    shared = True  # idle workers may take this job's items
 
     def __init__(self, ctx: StoreContext, objects: ObjectStore) -> None:
         self.ctx = ctx
@@ -54,22 +60,26 @@ class ItemJobRunner:
         return self.ctx.settings.data_dir / "work" / job_id
 
     def run(self, job: Any) -> None:
+        """Run a job this worker claimed (job.lease_owner is this worker): work its items, wait
+        for those other workers hold (or take them over when their leases run out), then give
+        the job its final status."""
         with self.ctx.db.write() as connection:
             queue.set_status(connection, job.id, "IN_PROGRESS", IN_PROGRESS_MESSAGE)
-            items = connection.execute(
-                select(t.job_items).where(t.job_items.c.job_id == job.id).order_by(t.job_items.c.position)
-            ).all()
-        pending = [item for item in items if item.status not in ("FINISHED", "FAILED")]
         try:
-            if self.concurrency > 1 and len(pending) > 1:
-                with ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"seqstore-{self.kind}") as pool:
-                    list(pool.map(lambda item: self._run_item(job, item), pending))
-            else:
-                for item in pending:
-                    self._run_item(job, item)
+            while True:
+                self.help(job, job.lease_owner)
+                if queue.unfinished_items(self.ctx.db, job.id) == 0:
+                    break
+                time.sleep(ITEM_POLL_SECONDS)
         finally:
             shutil.rmtree(self.work_dir(job.id), ignore_errors=True)
         self._finish(job.id)
+
+    def help(self, job: Any, owner: str) -> None:
+        """Work the items of `job` that no live worker holds, one at a time, until none is left."""
+        lease = self.ctx.settings.job_lease_seconds
+        while (item := queue.claim_item(self.ctx.db, job.id, owner, lease)) is not None:
+            self._run_item(job, item)
 
     def _run_item(self, job: Any, item: Any) -> None:
         self.set_item(job.id, item.position, "IN_PROGRESS", ITEM_IN_PROGRESS)
@@ -82,12 +92,17 @@ class ItemJobRunner:
             self.set_item(job.id, item.position, "FAILED", f"Internal error: {type(exc).__name__}")
         else:
             self.set_item(job.id, item.position, "FINISHED", message)
+            log.info("job %s: source %d finished", job.id, item.position)
+        finally:
+            shutil.rmtree(self.work_dir(job.id) / str(item.position), ignore_errors=True)
 
     def run_item(self, job: Any, item: Any) -> str | None:
         """Do one item's work; return its success message, or raise ItemFailed."""
         raise NotImplementedError
 
     def set_item(self, job_id: str, position: int, status: str, message: str | None, **values: Any) -> None:
+        if status in queue.FINAL_ITEM_STATUSES:
+            values.update(lease_owner=None, lease_expires=None)
         with self.ctx.db.write() as connection:
             connection.execute(
                 update(t.job_items)
@@ -142,10 +157,6 @@ class ItemJobRunner:
 
 class ImportRunner(ItemJobRunner):
     kind = IMPORT
-
-    def __init__(self, ctx: StoreContext, objects: ObjectStore) -> None:
-        super().__init__(ctx, objects)
-        self.concurrency = max(1, ctx.settings.concurrency)
 
     def run_item(self, job: Any, item: Any) -> str | None:
         ctx = self.ctx
@@ -247,6 +258,7 @@ class ExportRunner(ItemJobRunner):
 
 class ActivationRunner(ItemJobRunner):
     kind = ACTIVATION
+    shared = False  # at most 20 quick items: one worker does them in order
 
     def run_item(self, job: Any, item: Any) -> str | None:
         ctx = self.ctx

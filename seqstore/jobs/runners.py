@@ -48,6 +48,9 @@ def build_worker(ctx: StoreContext, concurrency: int) -> Worker:
         concurrency=concurrency,
         periodic=[(_archive_interval(ctx), archiver.run_once)],
         lease_seconds=ctx.settings.job_lease_seconds,
+        helpers={
+            kind: runner.help for kind, runner in kinds.items() if getattr(runner, "shared", False)
+        },
     )
     ctx.wake_workers = worker.wake
     return worker

@@ -16,6 +16,8 @@ log = logging.getLogger("seqstore.worker")
 Runner = Callable[[Any], None]
 # Called when a runner raised or a job exhausted its attempts: give it a final, failed status.
 FailJob = Callable[[Any, str], None]
+# Works the free items of a job another worker runs, as the given lease owner.
+Helper = Callable[[Any, str], None]
 
 
 class Worker:
@@ -31,6 +33,7 @@ class Worker:
         poll_seconds: float = 0.5,
         periodic: list[tuple[float, Callable[[], Any]]] | None = None,
         lease_seconds: float = queue.LEASE_SECONDS,
+        helpers: Mapping[str, Helper] | None = None,
     ) -> None:
         self.db = db
         self.runners = dict(runners)
@@ -44,6 +47,7 @@ class Worker:
         self._running: set[str] = set()
         self._threads: list[threading.Thread] = []
         self.periodic = periodic or []
+        self.helpers = dict(helpers or {})
 
     def start(self) -> None:
         for i in range(self.concurrency):
@@ -72,10 +76,13 @@ class Worker:
             self._wake.notify_all()
 
     def run_once(self) -> bool:
-        """Claim and run one job; False when there was none."""
+        """Claim and run one job, else help with the items of one another worker runs; False
+        when there was nothing to do."""
         job = queue.claim(self.db, self.owner, tuple(self.runners), self.lease_seconds)
         if job is None:
-            return False
+            return self._help_once()
+        if job.kind in self.helpers:
+            self.wake()  # idle threads of this process can help with its items
         self._running.add(job.id)
         try:
             if job.attempts > queue.MAX_ATTEMPTS:
@@ -88,6 +95,18 @@ class Worker:
                 self.fail(job, f"Internal error while running the job: {type(exc).__name__}")
         finally:
             self._running.discard(job.id)
+        return True
+
+    def _help_once(self) -> bool:
+        if not self.helpers:
+            return False
+        job = queue.shared_job(self.db, tuple(self.helpers))
+        if job is None:
+            return False
+        try:
+            self.helpers[job.kind](job, self.owner)
+        except Exception:
+            log.exception("helping with job %s (%s) failed", job.id, job.kind)
         return True
 
     def _loop(self) -> None:
@@ -109,6 +128,11 @@ class Worker:
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(self.lease_seconds / 3):
+            if self.helpers:
+                try:
+                    queue.renew_items(self.db, self.owner, self.lease_seconds)
+                except Exception:
+                    log.exception("could not renew the leases of job items")
             for job_id in list(self._running):
                 try:
                     queue.renew(self.db, job_id, self.owner, self.lease_seconds)
