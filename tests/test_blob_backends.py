@@ -7,13 +7,14 @@ batch delete, and afterwards no bytes left behind."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from pathlib import Path
 
 import pysam
 import pytest
 from conftest import S3_CREDENTIALS, Server, make_client, shared_moto
-from job_helpers import fastq_source, import_and_wait, md5, put_object
+from job_helpers import bulk_fastq_text, fastq_source, import_and_wait, md5, put_object
 from readset_helpers import (
     ACCOUNT,
     alignment_counts,
@@ -113,3 +114,21 @@ def test_upload_download_import_and_delete(
         assert omics.get_read_set_metadata(sequenceStoreId=store_id, id=read_set_id)["status"] == "DELETED"
     assert server.blob_keys(f"{ACCOUNT}/sequenceStore/{store_id}") == []
     assert server.blob_keys("uploads") == []
+
+
+def test_a_large_upload_is_stored_as_uploaded(backend_server: Server) -> None:
+    """Parts of S3's minimum size: on S3 the read set's file is joined from the uploaded parts inside
+    the bucket (a 2-part object) instead of being uploaded again by the worker."""
+    omics = make_client(backend_server.url)
+    store_id = omics.create_sequence_store(name=unique("large"))["id"]
+    plain = bulk_fastq_text(30_000, seed=85)
+    stored = gzip.compress(plain, compresslevel=0, mtime=0)  # stored blocks: as large as the FASTQ
+    cut = 6 * 1024 * 1024
+    metadata = ingest(omics, store_id, "FASTQ", stored, cuts=(cut,), name="large")
+    assert metadata["status"] == "ACTIVE", metadata.get("statusMessage")
+    assert metadata["etag"]["source1"] == md5(plain)
+    assert download(omics, store_id, metadata["id"], "SOURCE1") == stored
+    if backend_server.blob_url:
+        bucket, key = metadata["files"]["source1"]["s3Access"]["s3Uri"][5:].split("/", 1)
+        assert shared_moto().client().head_object(Bucket=bucket, Key=key)["ETag"].endswith('-2"')
+    assert backend_server.blob_keys("uploads") == []

@@ -167,3 +167,18 @@ def test_misconfigured_s3_blob_stores_are_refused_with_the_reason(s3_credentials
         S3BlobStore("/var/blobs", endpoint_url=None, region="us-east-1", cache_dir=tmp_path)
     with pytest.raises(BlobStoreUnavailable, match="restore"):
         s3_store(tmp_path, archive_storage_class="DEEP_ARCHIVE")
+
+
+def test_parts_of_s3_minimum_size_are_joined_inside_the_store(blobs: BlobStore) -> None:
+    first, last = os.urandom(5 * 1024 * 1024), b"tail"
+    for key, data in (("up/1", first), ("up/2", last), ("small/1", b"x"), ("small/2", b"y")):
+        writer = blobs.writer(key)
+        writer.write(data)
+        writer.commit()
+    if isinstance(blobs, LocalBlobStore):
+        assert not blobs.join("joined", ["up/1", "up/2"])  # a local file is renamed into place instead
+        return
+    assert blobs.join("joined", ["up/1", "up/2"])
+    assert read_all(blobs, "joined", 0, len(first) + 4) == first + last
+    assert not blobs.join("joined-small", ["small/1", "small/2"])  # under S3's 5 MiB part minimum
+    assert not blobs.exists("joined-small")

@@ -41,6 +41,10 @@ class BlobStore(Protocol):
     def put_file(self, key: str, source: Path, *, move: bool = False) -> int:
         """Store a local file under `key` (the local file is removed when `move`); return its size."""
 
+    def join(self, key: str, part_keys: list[str]) -> bool:
+        """Make `key` the concatenation of the blobs `part_keys` inside the store, without moving
+        the bytes through this process, if the store can; False when it cannot (then write it)."""
+
     def assemble(self, part_keys: Iterable[str], destination: Path) -> int:
         """Write the blobs, in order, into one local file; return its size."""
 

@@ -27,6 +27,7 @@ log = logging.getLogger("seqstore.blobs")
 READ_CHUNK = 1024 * 1024
 # Bytes buffered before a multipart part is sent: above S3's 5 MiB minimum for all parts but the last.
 WRITE_PART = 8 * 1024 * 1024
+MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last
 TRANSFER_PART = 64 * 1024 * 1024  # part size of put_file / copies of large objects
 # Storage classes whose objects can be read at once (the archive tier must be readable by an
 # activation job without a restore request).
@@ -207,6 +208,35 @@ class S3BlobStore:
             Config=self.transfer,
         )
         self.client.delete_object(Bucket=self.bucket, Key=source_key)
+
+    def join(self, key: str, part_keys: list[str]) -> bool:
+        """Concatenate objects into `key` with a server-side multipart copy (UploadPartCopy), if
+        every part but the last has S3's minimum part size."""
+        if not part_keys or len(part_keys) > 10_000:
+            return False
+        sizes = [self.size(part) for part in part_keys]
+        if any(size < MIN_PART for size in sizes[:-1]) or any(size > 5 * 1024**3 for size in sizes):
+            return False
+        target = self.object_key(key)
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=target)["UploadId"]
+        try:
+            parts = []
+            for number, part in enumerate(part_keys, start=1):
+                answer = self.client.upload_part_copy(
+                    Bucket=self.bucket,
+                    Key=target,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    CopySource={"Bucket": self.bucket, "Key": self.object_key(part)},
+                )
+                parts.append({"PartNumber": number, "ETag": answer["CopyPartResult"]["ETag"]})
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=target, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except BaseException:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=target, UploadId=upload_id)
+            raise
+        return True
 
     # --- reading
 

@@ -64,11 +64,13 @@ def ingest_read_set(
     sources: dict[str, Path],
     work_dir: Path,
     names: dict[str, str] | None = None,
+    parts: dict[str, list[str]] | None = None,
 ) -> list[StoredFile] | str:
     """Validate and analyse the local source files of a PROCESSING_UPLOAD read set and move its
-    files into the blob store, under `names` (default: the direct-upload names). Returns the
-    stored files after marking the read set ACTIVE, or the failure message after marking it
-    UPLOAD_FAILED."""
+    files into the blob store, under `names` (default: the direct-upload names). A source stored
+    as it came whose bytes are still in the blob store as `parts` (a direct upload's) is joined
+    there instead of being written again. Returns the stored files after marking the read set
+    ACTIVE, or the failure message after marking it UPLOAD_FAILED."""
     with ctx.db.read() as connection:
         store = ctx.sequence_stores.require(connection, read_set.sequence_store_id)
     family = store.etag_algorithm_family
@@ -99,7 +101,11 @@ def ingest_read_set(
     files = []
     for file, path in paths.items():
         key = f"{prefix}/{names[file]}"
-        size = ctx.blobs.put_file(key, path, move=path.is_relative_to(work_dir))
+        as_uploaded = parts is not None and file in parts and path == sources.get(file)
+        if as_uploaded and parts is not None and ctx.blobs.join(key, parts[file]):
+            size = path.stat().st_size
+        else:
+            size = ctx.blobs.put_file(key, path, move=path.is_relative_to(work_dir))
         files.append(StoredFile(file, key, names[file], size))
     with ctx.db.write() as connection:
         ctx.read_sets.mark_active(
@@ -140,7 +146,7 @@ class UploadIngestion:
                     source: self._assemble(keys, work_dir / f"{source}.upload")
                     for source, keys in params["sources"].items()
                 }
-                outcome = ingest_read_set(ctx, read_set, sources, work_dir)
+                outcome = ingest_read_set(ctx, read_set, sources, work_dir, parts=params["sources"])
                 failure = outcome if isinstance(outcome, str) else None
                 if failure is not None:
                     self._keep_in_fallback_location(read_set, sources, failure)
