@@ -115,6 +115,9 @@ read_sets = Table(
     Index("ix_read_sets_store", "sequence_store_id", "seq"),
     Index("ix_read_sets_store_status", "sequence_store_id", "status", "seq"),
     Index("ix_read_sets_store_name", "sequence_store_id", "name", "seq"),
+    # ListReadSets filters: a selective filter without an index makes a page read the whole store.
+    Index("ix_read_sets_store_sample", "sequence_store_id", "sample_id", "seq"),
+    Index("ix_read_sets_store_subject", "sequence_store_id", "subject_id", "seq"),
     Index("ix_read_sets_reference", "reference_arn"),
 )
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..db import schema as t
 from ..protocol.errors import (
@@ -16,7 +19,7 @@ from ..protocol.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
-from .common import created_between, fetch_page, insert_with_new_id, now
+from .common import created_between, fetch_page, insert_with_new_id, new_id, now
 from .context import StoreContext
 
 REFERENCE_ARN = re.compile(r"arn:aws:omics:([^:]+):([0-9]{12}):referenceStore/([0-9]+)/reference/([0-9]+)")
@@ -282,23 +285,7 @@ class ReadSets:
         self, connection: Connection, store: Any, source: Any, *, creation_type: str, creation_job_id: str
     ) -> str:
         """Create a PROCESSING_UPLOAD read set from an upload (or import source) row; return its id."""
-        timestamp = now()
-        values = {
-            "sequence_store_id": store.id,
-            "name": source.name,
-            "description": source.description,
-            "subject_id": source.subject_id,
-            "sample_id": source.sample_id,
-            "generated_from": source.generated_from,
-            "reference_arn": source.reference_arn,
-            "file_type": source.source_file_type,
-            "status": "PROCESSING_UPLOAD",
-            "creation_type": creation_type,
-            "creation_job_id": creation_job_id,
-            "creation_time": timestamp,
-            "update_time": timestamp,
-        }
-
+        values = _processing_values(store, source, creation_type, creation_job_id, now())
         read_set_id = insert_with_new_id(connection, t.read_sets, values)
         self.ctx.tags.put(connection, self.ctx.arns.read_set(store.id, read_set_id), source.tags or {})
         return read_set_id
@@ -316,37 +303,55 @@ class ReadSets:
         files: list[StoredFile],
     ) -> None:
         connection.execute(delete(t.read_set_files).where(t.read_set_files.c.read_set_id == read_set_id))
-        connection.execute(
-            insert(t.read_set_files),
-            [
-                {
-                    "read_set_id": read_set_id,
-                    "file": f.file,
-                    "blob_key": f.blob_key,
-                    "file_name": f.file_name,
-                    "content_length": f.content_length,
-                    "part_size": self.ctx.settings.part_size,
-                }
-                for f in files
-            ],
-        )
-        timestamp = now()
+        connection.execute(insert(t.read_set_files), self._file_rows(read_set_id, files))
         connection.execute(
             update(t.read_sets)
             .where(t.read_sets.c.id == read_set_id)
-            .values(
-                status="ACTIVE",
-                status_message=None,
-                read_count=read_count,
-                base_count=base_count,
-                alignment=alignment,
-                etag_algorithm=etag_algorithm,
-                etag_source1=etags.get("source1"),
-                etag_source2=etags.get("source2"),
-                update_time=timestamp,
-                last_access_time=timestamp,
-            )
+            .values(_active_values(read_count, base_count, alignment, etag_algorithm, etags, now()))
         )
+
+    def insert_active_many(
+        self, connection: Connection, store: Any, items: Sequence[IngestedReadSet]
+    ) -> list[str]:
+        """`insert_processing` then `mark_active` for many read sets at once, with a few multi-row
+        statements instead of ~6 statements per read set (used to fill a store in bulk, e.g. by
+        bench/scale.py). The rows, files and tags are those the two calls would leave, except that
+        update_time and last_access_time equal creation_time. Returns the new ids, in order."""
+        if not items:
+            return []
+        timestamp = now()
+        rows = [
+            _processing_values(store, item.source, item.creation_type, item.creation_job_id, timestamp)
+            | _active_values(
+                item.read_count, item.base_count, item.alignment, item.etag_algorithm, item.etags, timestamp
+            )
+            for item in items
+        ]
+        ids = _insert_with_new_ids(connection, t.read_sets, rows)
+        files = [
+            row
+            for read_set_id, item in zip(ids, items, strict=True)
+            for row in self._file_rows(read_set_id, item.files)
+        ]
+        if files:
+            connection.execute(insert(t.read_set_files), files)
+        for read_set_id, item in zip(ids, items, strict=True):
+            if item.source.tags:
+                self.ctx.tags.put(connection, self.ctx.arns.read_set(store.id, read_set_id), item.source.tags)
+        return ids
+
+    def _file_rows(self, read_set_id: str, files: list[StoredFile]) -> list[dict[str, Any]]:
+        return [
+            {
+                "read_set_id": read_set_id,
+                "file": f.file,
+                "blob_key": f.blob_key,
+                "file_name": f.file_name,
+                "content_length": f.content_length,
+                "part_size": self.ctx.settings.part_size,
+            }
+            for f in files
+        ]
 
     @staticmethod
     def mark_failed(connection: Connection, read_set_id: str, message: str) -> None:
@@ -355,3 +360,94 @@ class ReadSets:
             .where(t.read_sets.c.id == read_set_id)
             .values(status="UPLOAD_FAILED", status_message=message[:255], update_time=now())
         )
+
+
+@dataclass(frozen=True)
+class IngestedReadSet:
+    """One read set for `ReadSets.insert_active_many`: the arguments of `insert_processing`
+    (`source` is an upload or import source row) and of `mark_active`."""
+
+    source: Any
+    creation_type: str
+    creation_job_id: str
+    read_count: int
+    base_count: int
+    alignment: str
+    etag_algorithm: str
+    etags: dict[str, str]
+    files: list[StoredFile]
+
+
+def _processing_values(
+    store: Any, source: Any, creation_type: str, creation_job_id: str, timestamp: datetime
+) -> dict[str, Any]:
+    """The columns of a new PROCESSING_UPLOAD read set (all but its id)."""
+    return {
+        "sequence_store_id": store.id,
+        "name": source.name,
+        "description": source.description,
+        "subject_id": source.subject_id,
+        "sample_id": source.sample_id,
+        "generated_from": source.generated_from,
+        "reference_arn": source.reference_arn,
+        "file_type": source.source_file_type,
+        "status": "PROCESSING_UPLOAD",
+        "creation_type": creation_type,
+        "creation_job_id": creation_job_id,
+        "creation_time": timestamp,
+        "update_time": timestamp,
+    }
+
+
+def _active_values(
+    read_count: int,
+    base_count: int,
+    alignment: str,
+    etag_algorithm: str,
+    etags: dict[str, str],
+    timestamp: datetime,
+) -> dict[str, Any]:
+    """The columns ingestion sets when a read set becomes ACTIVE."""
+    return {
+        "status": "ACTIVE",
+        "status_message": None,
+        "read_count": read_count,
+        "base_count": base_count,
+        "alignment": alignment,
+        "etag_algorithm": etag_algorithm,
+        "etag_source1": etags.get("source1"),
+        "etag_source2": etags.get("source2"),
+        "update_time": timestamp,
+        "last_access_time": timestamp,
+    }
+
+
+def _insert_with_new_ids(
+    connection: Connection, table: Any, rows: list[dict[str, Any]], attempts: int = 8
+) -> list[str]:
+    """`insert_with_new_id` for many rows in one executemany: fresh random ids, those already
+    taken replaced before inserting, and the whole insert retried under new ids (in a savepoint)
+    if a concurrent writer took one in between. Returns the ids, in the order of `rows`."""
+    for attempt in range(attempts):
+        ids: list[str] = []
+        chosen: set[str] = set()
+        while len(ids) < len(rows):
+            candidates = {new_id() for _ in range(len(rows) - len(ids))} - chosen
+            taken: set[str] = set()
+            pending = sorted(candidates)
+            for start in range(0, len(pending), 1000):
+                chunk = pending[start : start + 1000]
+                taken.update(connection.execute(select(table.c.id).where(table.c.id.in_(chunk))).scalars())
+            fresh = candidates - taken
+            chosen |= candidates
+            ids.extend(fresh)
+        try:
+            with connection.begin_nested():
+                connection.execute(
+                    insert(table), [{**row, "id": row_id} for row_id, row in zip(ids, rows, strict=True)]
+                )
+            return ids
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
