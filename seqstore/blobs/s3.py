@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ log = logging.getLogger("seqstore.blobs")
 READ_CHUNK = 1024 * 1024
 # Bytes buffered before a multipart part is sent: above S3's 5 MiB minimum for all parts but the last.
 WRITE_PART = 8 * 1024 * 1024
+IN_FLIGHT = 3  # parts one writer may have on their way to S3 at once
+SENDERS = 16  # threads sending parts, for all writers of a process
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last
 TRANSFER_PART = 64 * 1024 * 1024  # part size of put_file / copies of large objects
 # Storage classes whose objects can be read at once (the archive tier must be readable by an
@@ -65,15 +68,16 @@ def check_key(key: str) -> str:
 
 
 class S3BlobWriter:
-    """A blob being written: `write()` bytes (buffered up to one part), then `commit()` or
-    `abort()`. Each call may block on the network: call it off the event loop."""
+    """A blob being written: `write()` bytes, then `commit()` or `abort()`. Full parts are sent
+    in the background (at most IN_FLIGHT of them per writer, so memory stays bounded) while more
+    bytes arrive. Each call may block on the network: call it off the event loop."""
 
     def __init__(self, store: S3BlobStore, key: str) -> None:
         self.store = store
         self.object_key = store.object_key(key)
         self.buffer = bytearray()
         self.upload_id: str | None = None
-        self.parts: list[dict[str, Any]] = []
+        self.sending: list[Future[dict[str, Any]]] = []
         self.size = 0
 
     def write(self, data: bytes) -> None:
@@ -87,11 +91,20 @@ class S3BlobWriter:
         client, bucket = self.store.client, self.store.bucket
         if self.upload_id is None:
             self.upload_id = client.create_multipart_upload(Bucket=bucket, Key=self.object_key)["UploadId"]
-        number = len(self.parts) + 1
-        answer = client.upload_part(
-            Bucket=bucket, Key=self.object_key, UploadId=self.upload_id, PartNumber=number, Body=data
+        unfinished = [f for f in self.sending if not f.done()]
+        if len(unfinished) >= IN_FLIGHT:
+            wait(unfinished, return_when=FIRST_COMPLETED)
+        for done in self.sending:
+            if done.done():
+                done.result()  # a failed part fails the write now
+        number = len(self.sending) + 1
+        self.sending.append(self.store.senders.submit(self._upload_part, number, self.upload_id, data))
+
+    def _upload_part(self, number: int, upload_id: str, data: bytes) -> dict[str, Any]:
+        answer = self.store.client.upload_part(
+            Bucket=self.store.bucket, Key=self.object_key, UploadId=upload_id, PartNumber=number, Body=data
         )
-        self.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        return {"PartNumber": number, "ETag": answer["ETag"]}
 
     def commit(self) -> None:
         client, bucket = self.store.client, self.store.bucket
@@ -100,16 +113,18 @@ class S3BlobWriter:
         else:
             if self.buffer:
                 self._send(bytes(self.buffer))
+            parts = [f.result() for f in self.sending]
             client.complete_multipart_upload(
                 Bucket=bucket,
                 Key=self.object_key,
                 UploadId=self.upload_id,
-                MultipartUpload={"Parts": self.parts},
+                MultipartUpload={"Parts": parts},
             )
         self.buffer = bytearray()
 
     def abort(self) -> None:
         self.buffer = bytearray()
+        wait(self.sending)  # nothing may land after the abort
         if self.upload_id is not None:
             try:
                 self.store.client.abort_multipart_upload(
@@ -151,6 +166,7 @@ class S3BlobStore:
         )
         self.cache_dir = cache_dir
         self._cache_lock = threading.Lock()
+        self.senders = ThreadPoolExecutor(SENDERS, thread_name_prefix="seqstore-s3-part")
 
     def check(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

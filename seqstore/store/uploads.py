@@ -336,22 +336,21 @@ async def receive_part(ctx: StoreContext, params: dict[str, Any]) -> dict[str, A
     key = ctx.uploads.part_blob_key(upload_id, source, number)
     writer = ctx.blobs.writer(key)
     sha256 = hashlib.sha256()
-    batch = bytearray()  # handed to the writer off the event loop, WRITE_BATCH bytes at a time
+    batch = bytearray()  # hashed and written off the event loop, WRITE_BATCH bytes at a time
     size = 0
     try:
         async for chunk in body.chunks():
             size += len(chunk)
             if size > limit:
                 raise ValidationException(f"'payload': a part may have at most {limit} bytes")
-            sha256.update(chunk)
             batch += chunk
             if len(batch) >= WRITE_BATCH:
-                await asyncio.to_thread(writer.write, bytes(batch))
+                await asyncio.to_thread(_hash_and_write, sha256, writer, bytes(batch))
                 batch.clear()
         if size == 0:
             raise ValidationException("'payload': the part is empty")
         if batch:
-            await asyncio.to_thread(writer.write, bytes(batch))
+            await asyncio.to_thread(_hash_and_write, sha256, writer, bytes(batch))
         await asyncio.to_thread(writer.commit)
     except BaseException:
         await asyncio.shield(asyncio.to_thread(writer.abort))
@@ -360,3 +359,10 @@ async def receive_part(ctx: StoreContext, params: dict[str, Any]) -> dict[str, A
         ctx.uploads.record_part, store_id, upload_id, source, number, key, size, sha256.digest()
     )
     return {"checksum": checksum}
+
+
+def _hash_and_write(sha256: Any, writer: Any, data: bytes) -> None:
+    """Hash and store a batch of a part (in a thread: hashlib releases the GIL on large inputs,
+    so this overlaps with receiving the next batch)."""
+    sha256.update(data)
+    writer.write(data)
