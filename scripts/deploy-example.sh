@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# A scaled-out seqstore on one machine (docs/deploy.md): an S3-compatible object store, two API
-# processes and two job workers, all sharing one PostgreSQL database and one bucket. Each process
+# A scaled-out seqstore on one machine (docs/deploy.md): PostgreSQL, an S3-compatible object
+# store, two API processes and two job workers, all sharing the one database and one bucket. Each process
 # has a data dir of its own, as it would on a host of its own; nothing but PostgreSQL and the
 # bucket is shared.
 #
-#   SEQSTORE_DATABASE_URL     PostgreSQL (default postgresql+psycopg://postgres@127.0.0.1:5432/test)
+#   SEQSTORE_DATABASE_URL     a PostgreSQL database to use; unset: start a private PostgreSQL cluster
+#                             (initdb + pg_ctl from PostgreSQL's packages) on PG_PORT, removed on exit
 #   SEQSTORE_S3_ENDPOINT_URL  an S3-compatible server to use; unset: start moto's S3 server on S3_PORT
 #   SEQSTORE_BLOB_URL         where the bytes go (default s3://seqstore-blobs/data; the bucket is created)
 #   SEQSTORE_MASTER_KEY       encrypts stored access keys; every process needs the same one
 #                             (default: generated once into RUN_DIR/master.key)
-#   RUN_DIR (./seqstore-deploy), API_PORT (9740), S3_PORT (9000), WORKER_CONCURRENCY (2)
+#   RUN_DIR (./seqstore-deploy), API_PORT (9740), S3_PORT (9000), PG_PORT (5433), WORKER_CONCURRENCY (2)
 #
 # It prints the lines a client needs, writes logs and pid files to RUN_DIR, and stops everything it
 # started on Ctrl-C or SIGTERM.
@@ -21,7 +22,6 @@ API_PORT="${API_PORT:-9740}"
 S3_PORT="${S3_PORT:-9000}"
 mkdir -p "$RUN_DIR"
 
-export SEQSTORE_DATABASE_URL="${SEQSTORE_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
 export SEQSTORE_BLOB_URL="${SEQSTORE_BLOB_URL:-s3://seqstore-blobs/data}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-minio-or-moto}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-secret}"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
@@ -34,12 +34,31 @@ fi
 
 pids=()       # everything started here, stopped on exit
 essential=()  # the S3 server and the API: when one ends, the example ends (a worker may die and be restarted)
+PG_DIR=""     # the private PostgreSQL cluster, if this script made one
+as_postgres() {  # PostgreSQL refuses to run as root
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
 stop() {
     trap - INT TERM EXIT
     [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true
     wait 2>/dev/null || true
+    if [ -n "$PG_DIR" ]; then
+        as_postgres pg_ctl -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+        rm -rf "$PG_DIR"
+    fi
 }
 trap stop INT TERM EXIT
+
+if [ -z "${SEQSTORE_DATABASE_URL:-}" ]; then
+    PG_PORT="${PG_PORT:-5433}"
+    PG_DIR="$(mktemp -d /tmp/seqstore-pg.XXXXXX)"  # outside RUN_DIR: the postgres user must reach it
+    [ "$(id -u)" != 0 ] || chown postgres "$PG_DIR"
+    as_postgres initdb -D "$PG_DIR/data" -U postgres -A trust >"$RUN_DIR/postgres-init.log" 2>&1
+    as_postgres pg_ctl -D "$PG_DIR/data" -w -l "$PG_DIR/postgres.log" \
+        -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR" start >/dev/null
+    export SEQSTORE_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres"
+fi
+echo "$SEQSTORE_DATABASE_URL" >"$RUN_DIR/database-url"
 
 wait_for() {  # URL: poll until it answers
     for _ in $(seq 300); do

@@ -1,5 +1,6 @@
 """A scaled-out deployment, started by the documented example (scripts/deploy-example.sh): two API
-processes and two workers on PostgreSQL and an S3-compatible server (moto). One worker is killed
+processes and two workers on a PostgreSQL cluster the script starts and an S3-compatible server
+(the suite's moto server). One worker is killed
 with SIGKILL in the middle of an import job of 10 sources; the other resumes the job when the
 dead worker's lease runs out, and the job ends with every source FINISHED exactly once and not
 one object in the bucket that no read set owns."""
@@ -19,12 +20,10 @@ from typing import Any
 import psycopg
 import pytest
 from conftest import (
-    POSTGRES_URL,
     ROOT,
     S3_CREDENTIALS,
     free_port,
     make_client,
-    new_postgres_database_url,
     shared_moto,
 )
 from job_helpers import (
@@ -46,7 +45,6 @@ class Deployment:
         self.run_dir = run_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.database_url = new_postgres_database_url()
         self.bucket = f"deploy-{uuid.uuid4().hex[:12]}"
         shared_moto().client().create_bucket(Bucket=self.bucket)
         env = {
@@ -54,7 +52,7 @@ class Deployment:
             **S3_CREDENTIALS,
             "RUN_DIR": str(run_dir),
             "API_PORT": str(self.port),
-            "SEQSTORE_DATABASE_URL": self.database_url,
+            "PG_PORT": str(free_port()),
             "SEQSTORE_S3_ENDPOINT_URL": shared_moto().url,
             "SEQSTORE_BLOB_URL": f"s3://{self.bucket}/blobs",
             "SEQSTORE_ACCESS_KEY_ID": "seqstore",
@@ -72,6 +70,8 @@ class Deployment:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the deployment did not start: {(run_dir.parent / 'deploy.out').read_text()}")
             time.sleep(0.1)
+        self.database_url = (run_dir / "database-url").read_text().strip()
+        assert "127.0.0.1:5432/" not in self.database_url  # the script's own PostgreSQL
 
     def pid(self, name: str) -> int:
         return int((self.run_dir / f"{name}.pid").read_text())
@@ -94,9 +94,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 def lease_owner_pid(database_url: str, job_id: str) -> int | None:
     """The process id in the lease of a job (owner = host:pid:nonce), read from PostgreSQL."""
-    schema = database_url.rsplit("%3D", 1)[1]
-    with psycopg.connect(POSTGRES_URL.replace("postgresql+psycopg", "postgresql")) as conn:
-        row = conn.execute(f'SELECT lease_owner FROM "{schema}".jobs WHERE id = %s', (job_id,)).fetchone()
+    with psycopg.connect(database_url.replace("postgresql+psycopg", "postgresql")) as conn:
+        row = conn.execute("SELECT lease_owner FROM jobs WHERE id = %s", (job_id,)).fetchone()
     return int(row[0].split(":")[1]) if row and row[0] else None
 
 
