@@ -37,6 +37,7 @@ def check_extension(uri: str) -> None:
 
 class ReferenceImportRunner(ItemJobRunner):
     kind = REFERENCE_IMPORT
+    shared = False  # a few references, created in the order of the sources
 
     def run_item(self, job: Any, item: Any) -> str | None:
         ctx = self.ctx
