@@ -49,7 +49,7 @@ class LocalBlobStore:
         pass
 
     def uri(self, key: str) -> str:
-        self.path(key)
+        # No Path here: lists describe every item's files with it (keys are checked where read).
         return f"s3://{self.bucket}/{key}"
 
     def path(self, key: str) -> Path:

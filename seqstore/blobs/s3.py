@@ -191,7 +191,8 @@ class S3BlobStore:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def uri(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self.object_key(key)}"
+        # Unchecked (cheap: lists describe every item's files with it); keys are checked where used.
+        return f"s3://{self.bucket}/{self.prefix}/{key}" if self.prefix else f"s3://{self.bucket}/{key}"
 
     # --- writing
 
