@@ -37,16 +37,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_healthy(url: str) -> None:
-    deadline = time.monotonic() + 30
+def wait_healthy(
+    url: str, path: str = "/_seqstore/health", process: subprocess.Popen[bytes] | None = None, seconds: float = 30
+) -> None:
+    """Poll `url + path` until it answers 200 (and stop early if `process` exits)."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise SystemExit(f"{url}: the server exited with {process.returncode}")
         try:
-            with urllib.request.urlopen(f"{url}/_seqstore/health", timeout=1) as response:
+            with urllib.request.urlopen(f"{url}{path}", timeout=1) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.1)
-    raise SystemExit("server did not start")
+    raise SystemExit(f"no answer from {url}{path} in {seconds:.0f} s")
 
 
 def call(url: str, method: str, path: str, body: dict | None = None) -> dict:
@@ -130,6 +135,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--stores", type=int, default=50, help="sequence stores to create first")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported")
+    parser.add_argument(
+        "--control", action="store_true",
+        help="A/A check: run the second server with --auth none too, so its 'cost' shows the noise",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -142,7 +151,7 @@ def main() -> None:
     rounds: dict[str, list[dict[str, dict[str, float]]]] = {"none": [], "sigv4": []}
     try:
         servers.append(start_server(data_dir, ports["none"], "none"))
-        servers.append(start_server(data_dir, ports["sigv4"], "sigv4"))
+        servers.append(start_server(data_dir, ports["sigv4"], "none" if args.control else "sigv4"))
         url = f"http://127.0.0.1:{ports['none']}"
         store_ids = [call(url, "POST", "/sequencestore", {"name": f"bench-{i}"})["id"] for i in range(args.stores)]
         for _ in range(args.rounds):

@@ -40,7 +40,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -50,6 +49,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from api_latency import wait_healthy  # noqa: E402 - bench/ is on sys.path when a script of it runs
 
 from seqstore.api.app import build_store  # noqa: E402
 from seqstore.config import Settings  # noqa: E402
@@ -107,18 +108,11 @@ class Server:
             stderr=subprocess.STDOUT,
             cwd=ROOT,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"server exited:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_seqstore/health", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise SystemExit("server did not become healthy in 60 s")
+        try:
+            wait_healthy(self.url, process=self.process, seconds=60)
+        except SystemExit:
+            self.stop()
+            raise SystemExit(f"server did not start:\n{self.log_path.read_text()[-3000:]}") from None
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -59,7 +59,7 @@ class Deployment:
         s3_port = api.free_port()
         self.s3_url = f"http://127.0.0.1:{s3_port}"
         self.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)], "s3")
-        wait_for(self.s3_url + "/moto-api/")
+        api.wait_healthy(self.s3_url, "/moto-api/")
         self.schema = f"bench_scale_out_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(POSTGRES, autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{self.schema}"')
@@ -113,20 +113,6 @@ class Deployment:
         with psycopg.connect(POSTGRES, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def wait_for(url: str) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"no answer from {url}") from None
-            time.sleep(0.1)
 
 
 def omics_client(url: str) -> Any:
