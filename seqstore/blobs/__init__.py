@@ -4,7 +4,7 @@ embedded default) or an S3-compatible bucket (`SEQSTORE_BLOB_URL=s3://bucket/pre
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -70,8 +70,9 @@ class BlobStore(Protocol):
 
     def delete_prefix(self, prefix: str) -> None: ...
 
-    def abort_stale_writes(self, older_than: float) -> int:
-        """Drop writes that a killed process left unfinished more than `older_than` seconds ago."""
+    def abort_stale_writes(self, older_than: float, in_use: Callable[[str], bool] = lambda key: False) -> int:
+        """Drop writes that a killed process left unfinished more than `older_than` seconds ago,
+        except those of keys `in_use` says a live process may still be writing."""
 
     def read_range(self, key: str, offset: int, length: int) -> AsyncIterator[bytes]: ...
 

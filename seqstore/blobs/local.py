@@ -10,7 +10,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 
 READ_CHUNK = 1024 * 1024  # 1 MiB chunks: 3x the download rate of 64 KiB (PERFORMANCE.md); 4-8 MiB measured no faster
@@ -121,13 +121,15 @@ class LocalBlobStore:
             if not name.endswith(".tmp")
         )
 
-    def abort_stale_writes(self, older_than: float) -> int:
+    def abort_stale_writes(self, older_than: float, in_use: Callable[[str], bool] = lambda key: False) -> int:
         """Remove temporary files of upload parts a killed process left behind."""
         cutoff = time.time() - older_than
         removed = 0
         for root, _, names in os.walk(self.root / "uploads"):
             for name in names:
                 path = Path(root) / name
+                if in_use("/".join(path.relative_to(self.root).parts)):
+                    continue
                 try:
                     if name.endswith(".tmp") and path.stat().st_mtime < cutoff:
                         path.unlink()

@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -384,17 +384,18 @@ class S3BlobStore:
             first = answer["Errors"][0]
             raise OSError(f"could not delete {first.get('Key')}: {first.get('Code')} {first.get('Message')}")
 
-    def abort_stale_writes(self, older_than: float) -> int:
+    def abort_stale_writes(self, older_than: float, in_use: Callable[[str], bool] = lambda key: False) -> int:
         """Abort multipart uploads under the prefix that started more than `older_than` seconds
         ago (a process killed while writing leaves them); return how many."""
         start = f"{self.prefix}/" if self.prefix else ""
+        strip = len(start)
         cutoff = time.time() - older_than
         aborted = 0
         for page in self.client.get_paginator("list_multipart_uploads").paginate(
             Bucket=self.bucket, Prefix=start
         ):
             for upload in page.get("Uploads", []):
-                if upload["Initiated"].timestamp() < cutoff:
+                if upload["Initiated"].timestamp() < cutoff and not in_use(upload["Key"][strip:]):
                     self.client.abort_multipart_upload(
                         Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
                     )

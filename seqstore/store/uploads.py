@@ -276,8 +276,20 @@ class Uploads:
                         ended.append(upload_id)
         for upload_id in ended:
             self.ctx.blobs.delete_prefix(f"uploads/{upload_id}")
-        # Writes of parts a killed API process left unfinished (an hour: no live upload takes that long).
-        self.ctx.blobs.abort_stale_writes(older_than=3600)
+        # Writes of parts a killed API process left unfinished (an hour: no live upload takes that
+        # long), except parts of uploads still in progress: another API process may be writing
+        # them (and some S3-compatible servers report no true start time).
+        with self.ctx.db.read() as connection:
+            open_uploads = {
+                row.id
+                for row in connection.execute(select(t.uploads.c.id).where(t.uploads.c.status == "IN_PROGRESS"))
+            }
+
+        def in_use(key: str) -> bool:
+            words = key.split("/")
+            return len(words) > 2 and words[0] == "uploads" and words[1] in open_uploads
+
+        self.ctx.blobs.abort_stale_writes(older_than=3600, in_use=in_use)
 
     def list_uploads(self, params: dict[str, Any]) -> dict[str, Any]:
         store_id = params["sequenceStoreId"]
