@@ -30,6 +30,8 @@ class BlobStore(Protocol):
     """Keys are `/`-separated relative paths. A blob is visible under its key only once
     completely written; every method that can block is called off the event loop."""
 
+    object_tags: bool  # whether set_tags() does anything
+
     def check(self) -> None:
         """Raise BlobStoreUnavailable, saying why, if the store cannot be used."""
 
@@ -56,6 +58,9 @@ class BlobStore(Protocol):
 
     def cached_file(self, key: str) -> Path:
         """A long-lived local copy of an immutable blob; `<key>.fai` and the like lie beside it."""
+
+    def set_tags(self, key: str, tags: dict[str, str]) -> None:
+        """Make `tags` the blob's object tags (where the store has them; a local directory has none)."""
 
     def children(self, prefix: str) -> list[str]: ...
 

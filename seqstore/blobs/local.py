@@ -40,6 +40,7 @@ class BlobWriter:
 
 
 class LocalBlobStore:
+    object_tags = False
     def __init__(self, root: Path, bucket: str = "seqstore") -> None:
         self.root = root
         self.bucket = bucket  # the bucket name `uri()` gives these files
@@ -110,6 +111,9 @@ class LocalBlobStore:
 
     def cached_file(self, key: str) -> Path:
         return self.path(key)
+
+    def set_tags(self, key: str, tags: dict[str, str]) -> None:
+        pass  # files have no tags; the read set's tags stay in the database
 
     def keys(self, prefix: str) -> list[str]:
         """Every blob key under `prefix/` (temporary files of writes in progress excluded)."""

@@ -135,6 +135,8 @@ class S3BlobWriter:
 
 
 class S3BlobStore:
+    object_tags = True
+
     def __init__(
         self,
         url: str,
@@ -337,6 +339,13 @@ class S3BlobStore:
 
     def size(self, key: str) -> int:
         return int(self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))["ContentLength"])
+
+    def set_tags(self, key: str, tags: dict[str, str]) -> None:
+        self.client.put_object_tagging(
+            Bucket=self.bucket,
+            Key=self.object_key(key),
+            Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]},
+        )
 
     def children(self, prefix: str) -> list[str]:
         """The names directly under `prefix/` (for sweeping up after a crash)."""

@@ -118,6 +118,7 @@ def ingest_read_set(
             etags=result.etags,
             files=files,
         )
+    ctx.read_sets.apply_object_tags(read_set.id)
     return files
 
 

@@ -7,10 +7,12 @@ from typing import Any
 from ..store.context import StoreContext
 from ..store.read_set_jobs import ACTIVATION, EXPORT, IMPORT
 from ..store.references import REFERENCE_IMPORT
+from ..store.sequence_stores import PROPAGATE_TAGS
 from ..store.uploads import INGEST_UPLOAD
 from . import queue
 from .ingest import UploadIngestion
 from .objects import LocalBuckets, ObjectStore, S3Objects
+from .propagate_tags import PropagateTagsRunner
 from .read_set_jobs import ActivationRunner, Archiver, ExportRunner, ImportRunner
 from .reference_import import ReferenceImportRunner
 from .worker import Worker
@@ -35,6 +37,7 @@ def build_worker(ctx: StoreContext, concurrency: int) -> Worker:
         EXPORT: ExportRunner(ctx, objects),
         ACTIVATION: ActivationRunner(ctx, objects),
         REFERENCE_IMPORT: ReferenceImportRunner(ctx, objects),
+        PROPAGATE_TAGS: PropagateTagsRunner(ctx),
     }
 
     def fail(job: Any, message: str) -> None:

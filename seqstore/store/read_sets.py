@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -21,6 +22,8 @@ from ..protocol.errors import (
 )
 from .common import created_between, fetch_page, insert_with_new_id, new_id, now
 from .context import StoreContext
+
+log = logging.getLogger("seqstore.read_sets")
 
 REFERENCE_ARN = re.compile(r"arn:aws:omics:([^:]+):([0-9]{12}):referenceStore/([0-9]+)/reference/([0-9]+)")
 GONE = ("DELETING", "DELETED")
@@ -275,6 +278,42 @@ class ReadSets:
             cold = self.archive_key(stored.blob_key)
             source, target = (stored.blob_key, cold) if archived else (cold, stored.blob_key)
             self.ctx.blobs.move(source, target)
+            try:  # a copy by parts does not carry object tags over
+                self.ctx.blobs.set_tags(target, self._tags_of(read_set_id))
+            except Exception as exc:  # noqa: BLE001 - reported, not fatal
+                log.warning("read set %s: could not tag %s: %s", read_set_id, target, exc)
+
+    def _tags_of(self, read_set_id: str) -> dict[str, str]:
+        with self.ctx.db.read() as connection:
+            row = connection.execute(select(t.read_sets).where(t.read_sets.c.id == read_set_id)).one()
+            return self.object_tags(connection, row)
+
+    # --- object tags (spec §14)
+
+    def object_tags(self, connection: Connection, read_set: Any) -> dict[str, str]:
+        """The tags a read set's objects carry: `omics:sampleId`, `omics:subjectId`, and the read
+        set's tags whose keys the store propagates."""
+        store = self.ctx.sequence_stores.require(connection, read_set.sequence_store_id)
+        own = self.ctx.tags.get(connection, self.ctx.arns.read_set(read_set.sequence_store_id, read_set.id))
+        tags = {"omics:sampleId": read_set.sample_id, "omics:subjectId": read_set.subject_id}
+        tags.update({k: own[k] for k in store.propagated_set_level_tags or [] if k in own})
+        return tags
+
+    def apply_object_tags(self, read_set_id: str) -> None:
+        """Write the object tags of an ACTIVE or ARCHIVED read set's files (after ingestion, a tag
+        change or a move). A failure is logged: the bytes and the metadata stay right."""
+        with self.ctx.db.read() as connection:
+            row = connection.execute(select(t.read_sets).where(t.read_sets.c.id == read_set_id)).first()
+            if row is None or row.status not in ("ACTIVE", "ARCHIVED"):
+                return
+            tags = self.object_tags(connection, row)
+            files = self._files(connection, read_set_id)
+        for stored in files:
+            key = self.archive_key(stored.blob_key) if row.status == "ARCHIVED" else stored.blob_key
+            try:
+                self.ctx.blobs.set_tags(key, tags)
+            except Exception as exc:  # noqa: BLE001 - reported, not fatal
+                log.warning("read set %s: could not tag %s: %s", read_set_id, key, exc)
 
     # --- used by uploads, imports and ingestion
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from ..db import schema as t
+from ..jobs import queue
 from ..protocol.errors import ConflictException, ResourceNotFoundException, ValidationException
 from .common import (
     created_between,
@@ -22,6 +23,9 @@ from .common import (
 from .context import StoreContext
 
 MAX_PROPAGATED_TAGS = 5  # fixed quota (quotas.md)
+# An internal job: write the objects' tags of a store's read sets again after its propagated keys changed.
+PROPAGATE_TAGS = "PROPAGATE_TAGS"
+
 # Built once: every store-scoped call looks its store up, so this is the hottest query.
 _BY_ID = select(t.sequence_stores).where(t.sequence_stores.c.id == bindparam("id"))
 
@@ -129,12 +133,22 @@ class SequenceStores:
             row = self.require(connection, params["id"])
             if row.status not in ("ACTIVE", "FAILED"):
                 raise ConflictException(f"Sequence store {row.id} is {row.status} and cannot be updated now")
+            retag = (
+                self.ctx.blobs.object_tags
+                and "propagated_set_level_tags" in changes
+                and list(changes["propagated_set_level_tags"] or []) != list(row.propagated_set_level_tags or [])
+            )
             if changes:
                 changes["update_time"] = now()
                 connection.execute(
                     update(t.sequence_stores).where(t.sequence_stores.c.id == row.id).values(**changes)
                 )
-            return self.describe(self.require(connection, row.id))
+            if retag:  # the objects of every read set take the new keys, in the background
+                queue.enqueue(connection, PROPAGATE_TAGS, row.id, {}, status="IN_PROGRESS")
+            described = self.describe(self.require(connection, row.id))
+        if retag:
+            self.ctx.wake_workers()
+        return described
 
     def delete(self, store_id: str) -> dict[str, Any]:
         with self.ctx.db.write() as connection:

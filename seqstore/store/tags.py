@@ -106,6 +106,7 @@ class Tags:
         with self.ctx.db.write() as connection:
             self.require_resource(connection, arn)
             self.put(connection, arn, tags)
+        self._propagate(arn)
         return {}
 
     def untag_resource(self, arn: str, keys: list[str]) -> dict[str, Any]:
@@ -113,7 +114,14 @@ class Tags:
             self.require_resource(connection, arn)
             if keys:
                 connection.execute(delete(t.tags).where(t.tags.c.resource_arn == arn, t.tags.c.key.in_(keys)))
+        self._propagate(arn)
         return {}
+
+    def _propagate(self, arn: str) -> None:
+        """A read set's tags changed: its objects' tags follow (spec §14)."""
+        words = self.ctx.arns.parse(arn)
+        if words is not None and len(words) == 4 and words[0] == "sequenceStore" and words[2] == "readSet":
+            self.ctx.read_sets.apply_object_tags(words[3])
 
     def list_tags(self, arn: str) -> dict[str, Any]:
         with self.ctx.db.read() as connection:
