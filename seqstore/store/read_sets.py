@@ -234,21 +234,25 @@ class ReadSets:
                 )
         # The bytes go after the read set left ACTIVE, so a crash here leaves it DELETING (finished
         # by recover()), never ACTIVE without its bytes.
-        for read_set_id in deleting:
-            self.finish_delete(store_id, read_set_id)
+        self.finish_deletes(store_id, deleting)
         return {"errors": errors or None}
 
-    def finish_delete(self, store_id: str, read_set_id: str) -> None:
-        """Remove a DELETING read set's bytes, files and tags; it stays visible as DELETED."""
-        prefix = self.blob_prefix(store_id, read_set_id)
-        self.ctx.blobs.delete_prefix(prefix)
-        self.ctx.blobs.delete_prefix(self.archive_key(prefix))
+    def finish_deletes(self, store_id: str, read_set_ids: list[str]) -> None:
+        """Remove DELETING read sets' bytes, files and tags (one transaction for all of them);
+        they stay visible as DELETED."""
+        if not read_set_ids:
+            return
+        for read_set_id in read_set_ids:
+            prefix = self.blob_prefix(store_id, read_set_id)
+            self.ctx.blobs.delete_prefix(prefix)
+            self.ctx.blobs.delete_prefix(self.archive_key(prefix))
+        arns = [self.ctx.arns.read_set(store_id, read_set_id) for read_set_id in read_set_ids]
         with self.ctx.db.write() as connection:
-            connection.execute(delete(t.read_set_files).where(t.read_set_files.c.read_set_id == read_set_id))
-            self.ctx.tags.remove_all(connection, self.ctx.arns.read_set(store_id, read_set_id))
+            connection.execute(delete(t.read_set_files).where(t.read_set_files.c.read_set_id.in_(read_set_ids)))
+            connection.execute(delete(t.tags).where(t.tags.c.resource_arn.in_(arns)))
             connection.execute(
                 update(t.read_sets)
-                .where(t.read_sets.c.id == read_set_id)
+                .where(t.read_sets.c.id.in_(read_set_ids))
                 .values(status="DELETED", update_time=now())
             )
 
@@ -261,7 +265,7 @@ class ReadSets:
                 )
             ).all()
         for row in rows:
-            self.finish_delete(row.sequence_store_id, row.id)
+            self.finish_deletes(row.sequence_store_id, [row.id])
 
     # --- archive tier
 
