@@ -191,6 +191,10 @@ def main() -> None:
     parser.add_argument("--import-pairs", type=int, default=250_000, help="read pairs in each imported FASTQ pair")
     parser.add_argument("--sources", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument(
+        "--upload-copies", type=int, default=1,
+        help="upload N gzip members of the R1 file in one (N x 70 MB: several 100 MiB parts sent in parallel)",
+    )
     parser.add_argument("--only", choices=["api", "upload", "import"], help="run one of the three measurements")
     args = parser.parse_args()
     generate = load("ingest").generate
@@ -207,6 +211,12 @@ def main() -> None:
             print(f"GetSequenceStore req/s (wrk, medians of {args.rounds} rounds of {args.seconds} s): "
                   f"1 API process {one:,.0f}, 2 API processes {two:,.0f}: {two / one:.2f}x")
         if args.only in (None, "upload"):
+            if args.upload_copies > 1:  # gzip members one after another: still one valid FASTQ.gz
+                joined = d.root / "upload.fastq.gz"
+                with open(joined, "wb") as out:
+                    for _ in range(args.upload_copies):
+                        out.write(upload_r1.read_bytes())
+                upload_r1 = joined
             floor_upload, seqstore_upload = upload_throughput(d, upload_r1, args.rounds)
             size = upload_r1.stat().st_size / 1e6
             print(f"upload of {size:.0f} MB, medians of {args.rounds} alternating rounds: boto3 upload_file to the S3 server {floor_upload:.2f} s "
