@@ -21,37 +21,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(
-    url: str, path: str = "/_seqstore/health", process: subprocess.Popen[bytes] | None = None, seconds: float = 30
-) -> None:
-    """Poll `url + path` until it answers 200 (and stop early if `process` exits)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise SystemExit(f"{url}: the server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}{path}", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"no answer from {url}{path} in {seconds:.0f} s")
+from benchlib import free_port, wait_healthy
 
 
 def call(url: str, method: str, path: str, body: dict | None = None) -> dict:

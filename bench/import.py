@@ -15,7 +15,6 @@ import argparse
 import importlib.util
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 
 import boto3
-import requests
+from benchlib import free_port, timed, wait_healthy
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,18 +33,6 @@ def load_ingest_bench():  # type: ignore[no-untyped-def]
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def timed(command: str) -> float:
-    started = time.perf_counter()
-    subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:
@@ -73,12 +60,7 @@ def main() -> None:
          "--log-level", "warning"], stdout=subprocess.DEVNULL,
     )
     try:
-        for _ in range(300):
-            try:
-                requests.get(f"{url}/_seqstore/health", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.1)
+        wait_healthy(url, process=server)
         floors = {
             "gzip": timed(f"gzip -dc {r1} | md5sum") + timed(f"gzip -dc {r2} | md5sum"),
             "igzip": timed(f"{sys.executable} -m isal.igzip -dc {r1} | md5sum")

@@ -21,7 +21,6 @@ import argparse
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import time
 from pathlib import Path
 
 import boto3
-import requests
+from benchlib import free_port, timed, wait_healthy
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -38,12 +37,6 @@ from omics.transfer.manager import TransferManager
 DATA = Path(__file__).resolve().parent / "data"
 READ_LENGTH = 150
 GENOME_LENGTH = 100_000_000
-
-
-def timed(command: str) -> float:
-    started = time.perf_counter()
-    subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def generate(pairs: int) -> tuple[Path, Path, Path, Path]:
@@ -94,12 +87,6 @@ def generate(pairs: int) -> tuple[Path, Path, Path, Path]:
     pysam.view("-b", "-@", "2", "-o", str(bam), str(sam), catch_stdout=False)
     sam.unlink()
     return fasta, r1, r2, bam
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -157,12 +144,7 @@ def main() -> None:
          "--log-level", "warning"], stdout=subprocess.DEVNULL,
     )
     try:
-        for _ in range(300):
-            try:
-                requests.get(f"{url}/_seqstore/health", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.1)
+        wait_healthy(url, process=server)
         omics = boto3.session.Session().client("omics")
         store_id = omics.create_sequence_store(name="bench")["id"]
         reference_store = omics.create_reference_store(name="bench")["id"]

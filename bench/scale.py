@@ -34,7 +34,6 @@ import math
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,7 +49,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api_latency import wait_healthy  # noqa: E402 - bench/ is on sys.path when a script of it runs
+from benchlib import free_port, wait_healthy  # noqa: E402 - bench/ is on sys.path when a script of it runs
 
 from seqstore.api.app import build_store  # noqa: E402
 from seqstore.config import Settings  # noqa: E402
@@ -63,12 +62,6 @@ TARGET = 2.0  # each operation at the largest size within 2x of the smallest siz
 # The synthetic distribution, by the read set's position i in the store.
 NAME_GROUP, SAMPLE_GROUP, SUBJECT_GROUP = 5, 10, 100  # read sets sharing a name / sampleId / subjectId
 FILE_TYPES = ["FASTQ"] * 12 + ["BAM"] * 5 + ["UBAM"] * 2 + ["CRAM"]  # by i % 20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def with_schema(url: str, schema: str) -> str:

@@ -33,6 +33,7 @@ from typing import Any
 
 import boto3
 import psycopg
+from benchlib import free_port, timed, wait_healthy
 
 HERE = Path(__file__).resolve().parent
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -56,10 +57,10 @@ class Deployment:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="seqstore-bench-scale-out-"))
         self.processes: list[subprocess.Popen[bytes]] = []
-        s3_port = api.free_port()
+        s3_port = free_port()
         self.s3_url = f"http://127.0.0.1:{s3_port}"
         self.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)], "s3")
-        api.wait_healthy(self.s3_url, "/moto-api/")
+        wait_healthy(self.s3_url, "/moto-api/")
         self.schema = f"bench_scale_out_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(POSTGRES, autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{self.schema}"')
@@ -84,14 +85,14 @@ class Deployment:
         return process
 
     def serve(self, processes: int, auth: str = "sigv4") -> tuple[subprocess.Popen[bytes], str]:
-        port = api.free_port()
+        port = free_port()
         process = self.start(
             [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(port), "--workers", str(processes),
              "--no-worker", "--auth", auth, "--log-level", "warning", "--data-dir", str(self.root / f"api-{port}")],
             f"api-{port}", self.env,
         )
         url = f"http://127.0.0.1:{port}"
-        api.wait_healthy(url)
+        wait_healthy(url)
         return process, url
 
     def worker(self, n: int) -> subprocess.Popen[bytes]:
@@ -236,12 +237,6 @@ def main() -> None:
                   f"{imports[1] / imports[2]:.2f}x faster with 2")
     finally:
         d.close()
-
-
-def timed(command: str) -> float:
-    started = time.perf_counter()
-    subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 if __name__ == "__main__":
