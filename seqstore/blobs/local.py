@@ -132,10 +132,10 @@ class LocalBlobStore:
         for root, _, names in os.walk(self.root / "uploads"):
             for name in names:
                 path = Path(root) / name
-                if in_use("/".join(path.relative_to(self.root).parts)):
+                if not name.endswith(".tmp") or in_use("/".join(path.relative_to(self.root).parts)):
                     continue
                 try:
-                    if name.endswith(".tmp") and path.stat().st_mtime < cutoff:
+                    if path.stat().st_mtime < cutoff:
                         path.unlink()
                         removed += 1
                 except FileNotFoundError:  # finished or removed meanwhile

@@ -101,8 +101,8 @@ def ingest_read_set(
     files = []
     for file, path in paths.items():
         key = f"{prefix}/{names[file]}"
-        as_uploaded = parts is not None and file in parts and path == sources.get(file)
-        if as_uploaded and parts is not None and ctx.blobs.join(key, parts[file]):
+        # Stored as uploaded, and the parts still in the blob store: join them there.
+        if parts and file in parts and path == sources.get(file) and ctx.blobs.join(key, parts[file]):
             size = path.stat().st_size
         else:
             size = ctx.blobs.put_file(key, path, move=path.is_relative_to(work_dir))

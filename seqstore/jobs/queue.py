@@ -156,6 +156,12 @@ def claim(
 FINAL_ITEM_STATUSES = ("FINISHED", "FAILED")
 
 
+def _free_items(timestamp: Any) -> tuple[Any, Any]:
+    """The conditions of a job item that is unfinished and that no live worker holds."""
+    c = t.job_items.c
+    return c.status.not_in(FINAL_ITEM_STATUSES), or_(c.lease_expires.is_(None), c.lease_expires < timestamp)
+
+
 def claim_item(db: Database, job_id: str, owner: str, lease_seconds: float = LEASE_SECONDS) -> Any | None:
     """Take the first unfinished item of a job that no live worker holds, with a lease; return
     its row as it was before the claim (so a runner sees that an earlier attempt began it), or None."""
@@ -163,11 +169,7 @@ def claim_item(db: Database, job_id: str, owner: str, lease_seconds: float = LEA
     c = t.job_items.c
     query = (
         select(t.job_items)
-        .where(
-            c.job_id == job_id,
-            c.status.not_in(FINAL_ITEM_STATUSES),
-            or_(c.lease_expires.is_(None), c.lease_expires < timestamp),
-        )
+        .where(c.job_id == job_id, *_free_items(timestamp))
         .order_by(c.position)
         .limit(1)
     )
@@ -200,15 +202,7 @@ def shared_job(db: Database, kinds: tuple[str, ...]) -> Any | None:
     worker helps with it, so one job's items spread over every worker."""
     timestamp = now()
     c, i = t.jobs.c, t.job_items.c
-    free_item = (
-        select(i.position)
-        .where(
-            i.job_id == c.id,
-            i.status.not_in(FINAL_ITEM_STATUSES),
-            or_(i.lease_expires.is_(None), i.lease_expires < timestamp),
-        )
-        .exists()
-    )
+    free_item = select(i.position).where(i.job_id == c.id, *_free_items(timestamp)).exists()
     with db.read() as connection:
         return connection.execute(
             select(t.jobs)

@@ -278,19 +278,17 @@ class ReadSets:
         """Move a read set's files to the archive prefix (`archived`) or back. Safe to repeat."""
         with self.ctx.db.read() as connection:
             files = self._files(connection, read_set_id)
+        targets = []
         for stored in files:
             cold = self.archive_key(stored.blob_key)
             source, target = (stored.blob_key, cold) if archived else (cold, stored.blob_key)
             self.ctx.blobs.move(source, target)
-            try:  # a copy by parts does not carry object tags over
-                self.ctx.blobs.set_tags(target, self._tags_of(read_set_id))
-            except Exception as exc:  # noqa: BLE001 - reported, not fatal
-                log.warning("read set %s: could not tag %s: %s", read_set_id, target, exc)
-
-    def _tags_of(self, read_set_id: str) -> dict[str, str]:
-        with self.ctx.db.read() as connection:
-            row = connection.execute(select(t.read_sets).where(t.read_sets.c.id == read_set_id)).one()
-            return self.object_tags(connection, row)
+            targets.append(target)
+        if self.ctx.blobs.object_tags:  # a copy by parts does not carry object tags over
+            with self.ctx.db.read() as connection:
+                row = connection.execute(select(t.read_sets).where(t.read_sets.c.id == read_set_id)).one()
+                tags = self.object_tags(connection, row)
+            self._tag_objects(read_set_id, targets, tags)
 
     # --- object tags (spec §14)
 
@@ -305,15 +303,21 @@ class ReadSets:
 
     def apply_object_tags(self, read_set_id: str) -> None:
         """Write the object tags of an ACTIVE or ARCHIVED read set's files (after ingestion, a tag
-        change or a move). A failure is logged: the bytes and the metadata stay right."""
+        change or a move), on a blob store that has object tags."""
+        if not self.ctx.blobs.object_tags:
+            return
         with self.ctx.db.read() as connection:
             row = connection.execute(select(t.read_sets).where(t.read_sets.c.id == read_set_id)).first()
             if row is None or row.status not in ("ACTIVE", "ARCHIVED"):
                 return
             tags = self.object_tags(connection, row)
             files = self._files(connection, read_set_id)
-        for stored in files:
-            key = self.archive_key(stored.blob_key) if row.status == "ARCHIVED" else stored.blob_key
+        keys = [self.archive_key(f.blob_key) if row.status == "ARCHIVED" else f.blob_key for f in files]
+        self._tag_objects(read_set_id, keys, tags)
+
+    def _tag_objects(self, read_set_id: str, keys: list[str], tags: dict[str, str]) -> None:
+        """Set the tags of these blobs; a failure is logged: the bytes and the metadata stay right."""
+        for key in keys:
             try:
                 self.ctx.blobs.set_tags(key, tags)
             except Exception as exc:  # noqa: BLE001 - reported, not fatal
