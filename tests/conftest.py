@@ -196,9 +196,7 @@ class Server:
                 for r, _, names in os.walk(root / prefix) for n in names
             )
         bucket, _, base = self.blob_url[5:].partition("/")
-        s3 = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-        ).client("s3", endpoint_url=self.extra_env["SEQSTORE_S3_ENDPOINT_URL"])
+        s3 = shared_moto().client()  # the only S3 endpoint the suite's servers use
         start = f"{base}/{prefix}/" if base else f"{prefix}/"
         keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=start)
                 for o in page.get("Contents", [])]
