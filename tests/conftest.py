@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT.parent / "shared" / "testdata" / "htslib"
@@ -228,12 +229,13 @@ def client_env(url: str) -> dict[str, str]:
     }
 
 
-def make_client(url: str):  # type: ignore[no-untyped-def]
-    """A boto3 omics client configured only through environment variables."""
+def make_client(url: str, config: Config | None = None):  # type: ignore[no-untyped-def]
+    """A boto3 omics client configured only through environment variables (and, if given, a
+    botocore Config: no client-side validation, or no retries)."""
     saved = {k: os.environ.get(k) for k in client_env(url)}
     os.environ.update(client_env(url))
     try:
-        return boto3.session.Session().client("omics")
+        return boto3.session.Session().client("omics", config=config)
     finally:
         for key, value in saved.items():
             if value is None:

@@ -3,7 +3,9 @@
 Source files are generated from fixed seeds; expected counts and ETags come from gzip and hashlib
 in the test, never from seqstore's code. Import sources and export destinations live in the
 server's local buckets directory (`s3://bucket/key` is `<buckets dir>/bucket/key`) unless a test
-points the server at a real S3-compatible endpoint."""
+points the server at a real S3-compatible endpoint.
+
+unique, fastq_counts, download and all_pages are readset_helpers' (one copy for both suites)."""
 
 from __future__ import annotations
 
@@ -11,22 +13,18 @@ import gzip
 import hashlib
 import random
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from conftest import Server
+from readset_helpers import unique
 
 FINAL_JOB_STATUSES = ("COMPLETED", "COMPLETED_WITH_FAILURES", "FAILED", "CANCELLED")
 JOB_TIMEOUT = 60.0
 NO_ACTIVATION_NEEDED = "No activation needed as read set is already in ACTIVATING or ACTIVE state."
 # The role a user passes; seqstore records it and uses it for nothing.
 ROLE_ARN = "arn:aws:iam::123456789012:role/OmicsImportRole"
-
-
-def unique(prefix: str = "job") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 # --- FASTQ sources
@@ -79,17 +77,6 @@ def gunzip(data: bytes) -> bytes:
 
 def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
-
-
-def fastq_counts(*plain_sources: bytes) -> tuple[int, int]:
-    """(records, bases) over uncompressed four-line FASTQ sources."""
-    records = bases = 0
-    for data in plain_sources:
-        lines = data.splitlines()
-        assert len(lines) % 4 == 0
-        records += len(lines) // 4
-        bases += sum(len(line) for line in lines[1::4])
-    return records, bases
 
 
 # --- the local buckets directory
@@ -164,11 +151,6 @@ def import_and_wait(omics, store_id: str, sources: list[dict[str, Any]], **kwarg
     return wait_for_job(omics, "get_read_set_import_job", store_id, started["id"])
 
 
-def download(omics, store_id: str, read_set_id: str, file: str = "SOURCE1", part: int = 1) -> bytes:  # type: ignore[no-untyped-def]
-    response = omics.get_read_set(sequenceStoreId=store_id, id=read_set_id, file=file, partNumber=part)
-    return bytes(response["payload"].read())
-
-
 def wait_for_read_set_status(  # type: ignore[no-untyped-def]
     omics, store_id: str, read_set_id: str, status: str, timeout: float = 30.0
 ) -> dict[str, Any]:
@@ -183,11 +165,6 @@ def wait_for_read_set_status(  # type: ignore[no-untyped-def]
                 f"read set {read_set_id} is {metadata['status']}, not {status}, after {timeout} s"
             )
         time.sleep(0.1)
-
-
-def all_pages(omics, operation: str, key: str, **kwargs: Any) -> list[list[Any]]:  # type: ignore[no-untyped-def]
-    """Every page of a boto3 paginator, as lists of items."""
-    return [page[key] for page in omics.get_paginator(operation).paginate(**kwargs)]
 
 
 def files_under(directory: Path) -> list[Path]:

@@ -19,11 +19,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pysam
 import requests
 from botocore.config import Config
-from conftest import Server, client_env
+from conftest import Server, make_client
 
 REGION = os.environ.get("SEQSTORE_REGION", "us-east-1")
 ACCOUNT = os.environ.get("SEQSTORE_ACCOUNT_ID", "123456789012")
@@ -44,23 +43,10 @@ def unique(prefix: str = "rs") -> str:
 # --- clients
 
 
-def client_with(url: str, config: Config):  # type: ignore[no-untyped-def]
-    """A boto3 omics client configured through the environment, like conftest.make_client, with
-    a botocore Config (no client-side validation, or no retries)."""
-    saved = {k: os.environ.get(k) for k in client_env(url)}
-    os.environ.update(client_env(url))
-    try:
-        return boto3.session.Session().client("omics", config=config)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def unvalidated_client(url: str):  # type: ignore[no-untyped-def]
-    return client_with(url, Config(parameter_validation=False, retries={"max_attempts": 1}))
+    """A boto3 omics client configured through the environment (as conftest.make_client) but
+    without boto3's own parameter checks or retries, to reach the server's checks."""
+    return make_client(url, Config(parameter_validation=False, retries={"max_attempts": 1}))
 
 
 # --- FASTQ

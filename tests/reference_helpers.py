@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import os
 import random
 import shutil
 import time
@@ -19,12 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pysam
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import Server, client_env, make_client
+from conftest import Server, make_client
 from readset_helpers import wait_for_status
 
 ACCOUNT = "123456789012"
@@ -43,23 +40,6 @@ def unique(prefix: str = "ref") -> str:
 
 def error_message(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
     return str(excinfo.value.response["Error"]["Message"])
-
-
-def unvalidated_client(url: str):  # type: ignore[no-untyped-def]
-    """A boto3 omics client configured through the environment (as conftest.make_client) but
-    without boto3's own parameter checks or retries, to reach the server's checks."""
-    saved = {k: os.environ.get(k) for k in client_env(url)}
-    os.environ.update(client_env(url))
-    try:
-        return boto3.session.Session().client(
-            "omics", config=Config(parameter_validation=False, retries={"max_attempts": 1})
-        )
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def md5(data: bytes) -> str:

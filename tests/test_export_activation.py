@@ -14,9 +14,7 @@ from conftest import Server, error_code, make_client
 from job_helpers import (
     NO_ACTIVATION_NEEDED,
     ROLE_ARN,
-    all_pages,
     buckets_dir,
-    download,
     fastq_source,
     fastq_text,
     files_under,
@@ -26,10 +24,10 @@ from job_helpers import (
     new_bucket,
     paired_fastq,
     put_object,
-    unique,
     wait_for_job,
     wait_for_read_set_status,
 )
+from readset_helpers import all_pages, download, unique
 
 UNKNOWN_READ_SET = "1234567890"
 
@@ -299,7 +297,7 @@ def test_an_archived_read_set_is_activated_with_its_bytes_and_etag_unchanged(
     assert archived["etag"] == read_set["etag"]
     assert archived["sequenceInformation"] == read_set["sequenceInformation"]
     with pytest.raises(ClientError) as excinfo:
-        download(omics, store_id, read_set["id"])
+        download(omics, store_id, read_set["id"], "SOURCE1")
     assert error_code(excinfo) == "ConflictException"
     # An archived read set is not exported either.
     exports = new_bucket(archiving_server, "exports")

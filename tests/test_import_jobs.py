@@ -21,10 +21,7 @@ from botocore.exceptions import ClientError, WaiterError
 from conftest import Server, error_code, make_client
 from job_helpers import (
     ROLE_ARN,
-    all_pages,
     buckets_dir,
-    download,
-    fastq_counts,
     fastq_source,
     fastq_text,
     gunzip,
@@ -34,9 +31,9 @@ from job_helpers import (
     new_bucket,
     paired_fastq,
     put_object,
-    unique,
     wait_for_job,
 )
+from readset_helpers import all_pages, download, fastq_counts, unique
 
 REFERENCE_ARN = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/reference/1234567890"
 
@@ -147,7 +144,7 @@ def test_an_import_creates_read_sets_carrying_every_field_of_their_sources(omics
     assert alone["etag"] == {"algorithm": "FASTQ_MD5up", "source1": md5(single)}
     assert alone["sequenceInformation"]["totalReadCount"] == fastq_counts(single)[0]
     assert "source2" not in alone["files"]
-    assert gunzip(download(omics, store_id, single_id)) == single
+    assert gunzip(download(omics, store_id, single_id, "SOURCE1")) == single
 
 
 def test_imported_files_keep_their_source_file_names(omics, server, store_id) -> None:
@@ -479,7 +476,7 @@ def test_a_source_in_a_bucket_that_does_not_exist_fails(omics, store_id) -> None
     assert bucket in source["statusMessage"] and "does not exist" in source["statusMessage"]
     assert read_set["statusMessage"]
     with pytest.raises(ClientError) as excinfo:
-        download(omics, store_id, read_set["id"])
+        download(omics, store_id, read_set["id"], "SOURCE1")
     assert error_code(excinfo) == "ConflictException"
 
 
@@ -496,7 +493,7 @@ def test_a_missing_object_fails_its_source_and_not_the_others(omics, server, sto
     message = job["sources"][1]["statusMessage"]
     assert missing in message and "no such object" in message
     for source in (job["sources"][0], job["sources"][2]):
-        assert gunzip(download(omics, store_id, source["readSetId"])) == data
+        assert gunzip(download(omics, store_id, source["readSetId"], "SOURCE1")) == data
     # boto3's waiter treats COMPLETED_WITH_FAILURES as a failure.
     with pytest.raises(WaiterError):
         omics.get_waiter("read_set_import_job_completed").wait(

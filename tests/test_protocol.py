@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
 import threading
 import time
@@ -17,7 +16,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
-import boto3
 import botocore.session
 import pytest
 import regex
@@ -55,20 +53,6 @@ def storage_operations() -> list[OperationModel]:
         if "storage" in (op.endpoint or {}).get("hostPrefix", "")
         or op.name in ("TagResource", "UntagResource", "ListTagsForResource")
     ]
-
-
-def unvalidated_client(url: str):  # type: ignore[no-untyped-def]
-    """An env-configured client without botocore's client-side checks."""
-    saved = {k: os.environ.get(k) for k in client_env(url)}
-    os.environ.update(client_env(url))
-    try:
-        return boto3.session.Session().client("omics", config=Config(parameter_validation=False))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def send(
@@ -112,7 +96,7 @@ def assert_error(response: requests.Response, code: str, *fragments: str) -> str
 
 @pytest.fixture(scope="module")
 def raw_omics(server):  # type: ignore[no-untyped-def]
-    return unvalidated_client(server.url)
+    return make_client(server.url, Config(parameter_validation=False))  # no client-side checks
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import TESTDATA
+from conftest import TESTDATA, make_client
 from readset_helpers import (
     ACCOUNT,
     BAI_MAGIC,
@@ -25,7 +25,6 @@ from readset_helpers import (
     alignment_counts,
     all_pages,
     bgzf,
-    client_with,
     digest,
     download,
     fastq_counts,
@@ -85,7 +84,7 @@ def ubam(files: Path) -> Path:
 @pytest.fixture(scope="module")
 def no_retry_omics(server):  # type: ignore[no-untyped-def]
     """A client that does not retry, for answers botocore would otherwise retry (416)."""
-    return client_with(server.url, Config(retries={"max_attempts": 1}))
+    return make_client(server.url, Config(retries={"max_attempts": 1}))
 
 
 def active(metadata: dict[str, Any]) -> dict[str, Any]:

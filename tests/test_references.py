@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError, WaiterError
 from conftest import error_code
 from omics.transfer.manager import TransferManager
+from readset_helpers import unvalidated_client
 from reference_helpers import (
     ACCOUNT,
     PART_SIZE,
@@ -35,7 +36,6 @@ from reference_helpers import (
     running_server,
     start_upload,
     unique,
-    unvalidated_client,
     wait_for_job,
     write_alignments,
 )

@@ -27,7 +27,7 @@ def fields(response: dict[str, Any]) -> dict[str, Any]:
 
 def test_stores_tags_and_page_tokens_survive_a_restart(own_server: Server) -> None:
     omics = make_client(own_server.url)
-    full = omics.create_sequence_store(
+    kept: dict[str, Any] = dict(
         name="kept",
         description="survives restarts",
         sseConfig={"type": "KMS", "keyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/abc"},
@@ -38,6 +38,7 @@ def test_stores_tags_and_page_tokens_survive_a_restart(own_server: Server) -> No
         tags={"team": "genomics"},
         clientToken="restart-token",
     )
+    full = omics.create_sequence_store(**kept)
     assert full["arn"] == f"arn:aws:omics:us-east-1:{ACCOUNT}:sequenceStore/{full['id']}"
     others = [omics.create_sequence_store(name="paged")["id"] for _ in range(3)]
     first_page = omics.list_sequence_stores(filter={"name": "paged"}, maxResults=1)
@@ -55,17 +56,7 @@ def test_stores_tags_and_page_tokens_survive_a_restart(own_server: Server) -> No
     seen = [s["id"] for s in first_page["sequenceStores"] + rest["sequenceStores"]]
     assert sorted(seen) == sorted(others)
     # The client token still identifies the store it created.
-    again = omics.create_sequence_store(
-        name="kept",
-        description="survives restarts",
-        sseConfig={"type": "KMS", "keyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/abc"},
-        eTagAlgorithmFamily="SHA256up",
-        fallbackLocation="s3://fallback-bucket/x/",
-        propagatedSetLevelTags=["project"],
-        s3AccessConfig={"accessLogLocation": "s3://log-bucket/"},
-        tags={"team": "genomics"},
-        clientToken="restart-token",
-    )
+    again = omics.create_sequence_store(**kept)
     assert again["id"] == full["id"]
     # And the restarted server takes writes as before.
     omics.update_sequence_store(id=full["id"], name="renamed after restart")

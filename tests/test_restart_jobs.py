@@ -10,9 +10,7 @@ from pathlib import Path
 from conftest import Server, make_client
 from job_helpers import (
     ROLE_ARN,
-    all_pages,
     bulk_fastq_text,
-    download,
     fastq_source,
     files_under,
     gunzip,
@@ -22,6 +20,7 @@ from job_helpers import (
     put_object,
     wait_for_job,
 )
+from readset_helpers import all_pages, download
 
 SOURCES = 10
 BULK_READS = 120_000  # ~26 MB of FASTQ each: ingest takes a noticeable time
@@ -84,7 +83,7 @@ def test_an_import_interrupted_by_a_killed_server_completes_after_a_restart(tmp_
             assert metadata["etag"]["source1"] == expected[source["name"]]
             assert metadata["sequenceInformation"]["totalReadCount"] == BULK_READS + 1
             # ACTIVE means every byte is there.
-            served = download(omics, store_id, read_set_id)
+            served = download(omics, store_id, read_set_id, "SOURCE1")
             assert len(served) == metadata["files"]["source1"]["contentLength"]
             assert md5(gunzip(served)) == expected[source["name"]]
         work = server.data_dir / "work"

@@ -10,16 +10,14 @@ from pathlib import Path
 import pytest
 from conftest import S3_CREDENTIALS, Server, make_client, shared_moto
 from job_helpers import (
-    download,
-    fastq_counts,
     fastq_source,
     gz,
     import_and_wait,
     md5,
     paired_fastq,
-    unique,
     wait_for_job,
 )
+from readset_helpers import download, fastq_counts, unique
 
 
 @pytest.fixture(scope="module")

@@ -28,13 +28,12 @@ from conftest import (
 )
 from job_helpers import (
     bulk_fastq_text,
-    fastq_counts,
     fastq_source,
     gz,
     md5,
     wait_for_job,
 )
-from readset_helpers import ACCOUNT
+from readset_helpers import ACCOUNT, fastq_counts
 
 LEASE_SECONDS = 3
 READS = 15000  # per mate: large enough that a source takes a noticeable fraction of a second

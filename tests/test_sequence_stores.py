@@ -11,11 +11,10 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import client_env
+from conftest import make_client
 
 REGION = os.environ.get("SEQSTORE_REGION", "us-east-1")
 ACCOUNT = os.environ.get("SEQSTORE_ACCOUNT_ID", "123456789012")
@@ -26,24 +25,10 @@ def unique(prefix: str = "store") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def unvalidated_client(url: str):  # type: ignore[no-untyped-def]
-    """A client configured through the environment, like `make_client`, but without botocore's
-    client-side checks, so that out-of-range values reach the server."""
-    saved = {k: os.environ.get(k) for k in client_env(url)}
-    os.environ.update(client_env(url))
-    try:
-        return boto3.session.Session().client("omics", config=Config(parameter_validation=False))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 @pytest.fixture(scope="module")
 def raw_omics(server):  # type: ignore[no-untyped-def]
-    return unvalidated_client(server.url)
+    """A client without botocore's client-side checks, so that out-of-range values reach the server."""
+    return make_client(server.url, Config(parameter_validation=False))
 
 
 def store_fields(response: dict[str, Any]) -> dict[str, Any]:

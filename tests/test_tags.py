@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import client_env
+from conftest import make_client
 
 OTHER_ACCOUNT_ARN = "arn:aws:omics:us-east-1:999999999999:sequenceStore/{id}"
 
 
 def unique(prefix: str = "tags") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def unvalidated_client(url: str):  # type: ignore[no-untyped-def]
-    """An env-configured client without botocore's client-side checks."""
-    saved = {k: os.environ.get(k) for k in client_env(url)}
-    os.environ.update(client_env(url))
-    try:
-        return boto3.session.Session().client("omics", config=Config(parameter_validation=False))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture
@@ -197,7 +181,7 @@ def test_a_key_that_merely_contains_aws_is_fine(omics, arn: str) -> None:
     ids=["long-key", "long-value", "empty-key", "bad-key-char", "bad-value-char"],
 )
 def test_tags_outside_the_tag_rules_are_refused(omics, arn: str, tags: dict[str, str]) -> None:
-    client = unvalidated_client(omics.meta.endpoint_url)  # botocore would refuse the empty key itself
+    client = make_client(omics.meta.endpoint_url, Config(parameter_validation=False))  # botocore would refuse the empty key itself
     with pytest.raises(client.exceptions.ValidationException) as excinfo:
         client.tag_resource(resourceArn=arn, tags=tags)
     assert "tags" in message(excinfo)
