@@ -11,6 +11,7 @@ from ..config import Settings
 from ..db.engine import Database
 from ..jobs.runners import build_worker, recover
 from ..protocol.auth import AccessKey, SigV4Verifier
+from ..protocol.cache import ResponseCache
 from ..protocol.dispatch import Dispatcher
 from ..protocol.quotas import DEFAULT_RATES, ConcurrencyLimiter, RateLimiter, parse_overrides
 from ..store.access_keys import AccessKeys, load_master_key
@@ -20,6 +21,9 @@ from . import read_set_jobs, read_sets, references, s3_access, sequence_stores, 
 log = logging.getLogger("seqstore")
 
 HANDLER_MODULES = (sequence_stores, read_sets, uploads, read_set_jobs, references, s3_access, tags)
+# Reads whose answer is a function of the database alone (no clock, no blob store, no caller), so
+# it can be reused until the next commit to the database (protocol/cache.py).
+CACHEABLE_READS = ("GetSequenceStore", "ListSequenceStores", "GetReferenceStore", "ListReferenceStores")
 
 
 def build_store(settings: Settings) -> StoreContext:
@@ -97,6 +101,7 @@ def create_app(store: StoreContext, *, job_threads: int = 0) -> Dispatcher:
         resource_of=functools.partial(resource_arn, store),
         rate_limiter=limiter,
         concurrency_limiter=ConcurrencyLimiter({"UploadReadSetPart": store.settings.max_concurrent_parts}),
+        response_cache=ResponseCache(store.db.data_version, CACHEABLE_READS),
     )
 
 

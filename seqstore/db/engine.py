@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +46,9 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True)
+        self._version_lock = threading.Lock()
+        self._version_connection: sqlite3.Connection | None = None
+        self._wal_index: int | None = None  # a descriptor of the `-shm` file, read-only
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to call from several processes)."""
@@ -96,5 +102,57 @@ class Database:
             number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": number})
 
+    def data_version(self) -> object | None:
+        """A value that changes whenever any connection, in this process or another, commits a
+        change to the database (and may change without one); None where the backend has no
+        cheap counter of that kind (PostgreSQL, an in-memory SQLite database).
+
+        In WAL mode every commit rewrites the WAL-index header at the start of the `-shm` file
+        (https://www.sqlite.org/walformat.html: two copies of a 48-byte header holding the
+        change counter, the last frame and the salts; the writer updates the second copy, then
+        the first). Reading both copies with pread costs ~1 µs; `PRAGMA data_version` costs
+        ~4 µs plus the shared-memory locking, which under load took 13% of GetSequenceStore's
+        requests/s. The pragma answers when the header cannot be read consistently. A
+        connection of this object's own stays open so that SQLite keeps the `-shm` file."""
+        database = self.engine.url.database if self.is_sqlite else None
+        if not database or database == ":memory:":
+            return None
+        if self._version_connection is None:
+            self._open_version_connection(database)
+        wal_index = self._wal_index
+        if wal_index is not None:
+            try:
+                header = os.pread(wal_index, 96, 0)
+            except OSError:  # closed by dispose() meanwhile
+                header = b""
+            if len(header) == 96 and header[:48] == header[48:] and header[12] == 1:  # isInit
+                return header[:48]
+        with self._version_lock:
+            assert self._version_connection is not None
+            return int(self._version_connection.execute("PRAGMA data_version").fetchone()[0])
+
+    def _open_version_connection(self, database: str) -> None:
+        with self._version_lock:
+            if self._version_connection is not None:
+                return
+            connection = sqlite3.connect(database, check_same_thread=False, isolation_level=None, timeout=30)
+            # A first read maps the WAL index; the connection holds it (and SQLite keeps the
+            # `-shm` file) until it closes.
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+            try:
+                if str(mode).lower() == "wal":
+                    self._wal_index = os.open(f"{database}-shm", os.O_RDONLY)
+            except OSError:
+                self._wal_index = None
+            self._version_connection = connection
+
     def dispose(self) -> None:
+        with self._version_lock:
+            if self._wal_index is not None:
+                os.close(self._wal_index)
+                self._wal_index = None
+            if self._version_connection is not None:
+                self._version_connection.close()
+                self._version_connection = None
         self.engine.dispose()

@@ -8,8 +8,8 @@ import contextlib
 import inspect
 import json
 import logging
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -19,6 +19,7 @@ from botocore.model import OperationModel
 
 from ..config import PART_SIZE
 from .auth import AccessKey, SigV4Verifier, declared_body_hash
+from .cache import CacheKey, ResponseCache
 from .errors import (
     AccessDeniedException,
     NotSupportedOperationException,
@@ -73,6 +74,7 @@ class Dispatcher:
         rate_limiter: RateLimiter | None = None,
         concurrency_limiter: ConcurrencyLimiter | None = None,
         inline_reads: bool = True,
+        response_cache: ResponseCache | None = None,
     ) -> None:
         operations = storage_operations()
         known = {op.name for op in operations}
@@ -92,6 +94,7 @@ class Dispatcher:
         self.rate_limiter = rate_limiter
         self.concurrency_limiter = concurrency_limiter
         self.inline_reads = inline_reads
+        self.response_cache = response_cache
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -119,7 +122,7 @@ class Dispatcher:
                 return
 
     async def _http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        request_id = str(uuid.uuid4())
+        request_id = _request_id()
         started = time.perf_counter()
         method = scope["method"]
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
@@ -181,6 +184,16 @@ class Dispatcher:
                 raise NotSupportedOperationException(
                     f"{operation.name} is not implemented by this seqstore server yet"
                 )
+            cache = self.response_cache
+            cache_key: CacheKey | None = None
+            if cache is not None and raw_body is not None and operation.name in cache.operations:
+                cache_key = (operation.name, raw_path, raw_query, raw_body, headers.get("content-type"))
+                cache_version = cache.version()
+                answer = cache.get(cache_key, cache_version)
+                if answer is not None:
+                    status = int(operation.http.get("responseCode", 200))
+                    await _send_json(tracked_send, status, answer, request_id)
+                    return
             query = parse_query(raw_query)
             if body is not None and payload_name:
                 raw_input, validator = collect_input(operation, labels, query, headers, {})
@@ -201,7 +214,12 @@ class Dispatcher:
                 loop = asyncio.get_running_loop()
                 output = await loop.run_in_executor(self.executor, handler, params)
             status = int(operation.http.get("responseCode", 200))
-            await self._send_output(tracked_send, operation, status, output or {}, request_id)
+            if cache is not None and cache_key is not None:
+                answer = serialize_output(operation.output_shape, output or {})
+                cache.put(cache_key, cache_version, answer)
+                await _send_json(tracked_send, status, answer, request_id)
+            else:
+                await self._send_output(tracked_send, operation, status, output or {}, request_id)
         except ServiceError as exc:
             if response_started:
                 raise
@@ -274,6 +292,12 @@ class Dispatcher:
         await _send_json(send, status, serialize_output(shape, output), request_id)
 
 
+def _request_id() -> str:
+    """A random (version 4) UUID as text: uuid.uuid4() without the UUID object (~1 µs, not 4)."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
 def _content_length(headers: dict[str, str]) -> int | None:
     value = headers.get("content-length")
     if value is None:
@@ -290,6 +314,12 @@ def _content_length(headers: dict[str, str]) -> int | None:
 async def _read_body(receive: Receive, headers: dict[str, str], timeout: float) -> bytes:
     """Read a small (JSON) body, refusing more than MAX_JSON_BODY before reading it whole."""
     length = _content_length(headers)
+    if length == 0 or (length is None and "transfer-encoding" not in headers):
+        # No body (a GET): its one empty message is there already, no timer needed.
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ValidationException("The connection closed before the request was read")
+        return message.get("body", b"")
     if length is not None and length > MAX_JSON_BODY:
         raise ValidationException(
             f"The request body has {length} bytes; JSON bodies may have at most {MAX_JSON_BODY}"

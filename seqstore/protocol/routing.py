@@ -9,6 +9,9 @@ from botocore.model import OperationModel
 
 from .errors import UnknownOperationException
 
+# Paths matched recently (most name one store or read set again and again); cleared when full.
+MATCH_CACHE_SIZE = 4096
+
 
 @dataclass(frozen=True)
 class Route:
@@ -49,9 +52,20 @@ class Router:
         # Literal segments win over labels (`/readset/batch/delete` before `/readset/{id}/...`).
         for routes in self._routes.values():
             routes.sort(key=lambda r: -r.literal_count)
+        self._matched: dict[tuple[str, str], tuple[OperationModel, dict[str, str]]] = {}
 
     def match(self, method: str, raw_path: str) -> tuple[OperationModel, dict[str, str]]:
         """Return the operation and its decoded URI labels, or raise UnknownOperationException."""
+        key = (method, raw_path)
+        found = self._matched.get(key)
+        if found is None:
+            found = self._match(method, raw_path)
+            if len(self._matched) >= MATCH_CACHE_SIZE:
+                self._matched.clear()
+            self._matched[key] = found
+        return found[0], dict(found[1])
+
+    def _match(self, method: str, raw_path: str) -> tuple[OperationModel, dict[str, str]]:
         parts = raw_path.strip("/").split("/")
         for route in self._routes.get((method, len(parts)), ()):
             labels: dict[str, str] = {}

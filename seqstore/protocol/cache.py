@@ -1,0 +1,66 @@
+"""Answers of pure reads, reused while the database has not changed.
+
+A read such as GetSequenceStore is a function of the database alone. Its serialized answer is
+kept per process, keyed by the request's path, query, body and content type, and reused only
+while a value that every commit to the database changes, whichever connection or process makes
+it (Database.data_version: SQLite's WAL-index header), is still what it was before the answer
+was computed. Any write anywhere in the database drops every kept answer. A backend
+without such a counter (PostgreSQL) gets no cache: every request is answered from the database.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+
+CacheKey = tuple[str, str, str, bytes, str | None]
+
+MAX_ENTRIES = 1024
+# A larger answer (a long list page) is not kept: it would crowd out many small ones.
+MAX_ANSWER_BYTES = 256 * 1024
+
+
+class ResponseCache:
+    def __init__(
+        self,
+        version: Callable[[], object | None],
+        operations: Iterable[str],
+        max_entries: int = MAX_ENTRIES,
+    ) -> None:
+        self._version = version
+        self.operations = frozenset(operations)
+        self._max_entries = max_entries
+        self._answers: OrderedDict[CacheKey, bytes] = OrderedDict()
+        self._answers_version: object | None = None
+        self._lock = threading.Lock()
+
+    def version(self) -> object | None:
+        """The database's change counter now: take it *before* computing an answer to keep."""
+        return self._version()
+
+    def get(self, key: CacheKey, version: object | None) -> bytes | None:
+        if version is None:
+            return None
+        with self._lock:
+            if version != self._answers_version:
+                self._answers.clear()
+                self._answers_version = version
+                return None
+            answer = self._answers.get(key)
+            if answer is not None:
+                self._answers.move_to_end(key)
+            return answer
+
+    def put(self, key: CacheKey, version: object | None, answer: bytes) -> None:
+        """Keep `answer`, computed from a database at least as new as `version`. Were it newer,
+        the counter has moved past `version` already and the answer is dropped unused."""
+        if version is None or len(answer) > MAX_ANSWER_BYTES:
+            return
+        with self._lock:
+            if version != self._answers_version:
+                return
+            self._answers[key] = answer
+            self._answers.move_to_end(key)
+            while len(self._answers) > self._max_entries:
+                self._answers.popitem(last=False)
