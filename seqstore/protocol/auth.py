@@ -22,9 +22,10 @@ from botocore.utils import normalize_url_path
 
 from .errors import ServiceError
 
-AUTHORIZATION = re.compile(
+# Everything before the signature: the same for every request of one client on one day.
+AUTHORIZATION_HEAD = re.compile(
     r"AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*"
-    r"SignedHeaders=(?P<signed>[^,\s]+)\s*,\s*Signature=(?P<signature>[0-9a-f]{64})\s*"
+    r"SignedHeaders=(?P<signed>[^,\s]+)\s*,\s*Signature="
 )
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MAX_SKEW_SECONDS = 15 * 60
@@ -55,7 +56,7 @@ class SignedRequest:
     date: str
     region: str
     service: str
-    signed_headers: list[str]
+    signed_headers: tuple[str, ...]
     signature: str
 
 
@@ -65,7 +66,20 @@ def parse_authorization(value: str | None) -> SignedRequest:
             "MissingAuthenticationTokenException",
             "The request is not signed: send AWS Signature Version 4 credentials (Authorization header)",
         )
-    match = AUTHORIZATION.fullmatch(value.strip())
+    head, found, signature = value.strip().rpartition("Signature=")
+    if not found or not SHA256_HEX.fullmatch(signature):
+        raise AuthError(
+            "IncompleteSignatureException",
+            "The Authorization header is not an AWS4-HMAC-SHA256 signature this server understands",
+        )
+    return SignedRequest(*_parse_head(head + found), signature)
+
+
+@lru_cache(maxsize=1024)
+def _parse_head(head: str) -> tuple[str, str, str, str, tuple[str, ...]]:
+    """Access key id, date, region, service and signed headers of an Authorization header's part
+    before the signature (parsed once: a client sends the same one all day)."""
+    match = AUTHORIZATION_HEAD.fullmatch(head)
     if match is None:
         raise AuthError(
             "IncompleteSignatureException",
@@ -77,9 +91,7 @@ def parse_authorization(value: str | None) -> SignedRequest:
             "IncompleteSignatureException",
             "The credential scope must be ACCESS_KEY/DATE/REGION/SERVICE/aws4_request",
         )
-    return SignedRequest(
-        scope[0], scope[1], scope[2], scope[3], match.group("signed").split(";"), match.group("signature")
-    )
+    return scope[0], scope[1], scope[2], scope[3], tuple(match.group("signed").split(";"))
 
 
 class SigV4Verifier:
@@ -176,7 +188,7 @@ def canonical_request(
     raw_path: str,
     raw_query: str,
     headers: dict[str, str],
-    signed_headers: list[str],
+    signed_headers: tuple[str, ...] | list[str],
     body: bytes | None,
 ) -> str:
     """The SigV4 canonical request, built the way botocore's SigV4Auth.canonical_request builds
