@@ -69,6 +69,17 @@ def test_a_written_blob_appears_only_on_commit_and_an_aborted_one_never(blobs: B
     assert blobs.keys("uploads/u1") == ["uploads/u1/SOURCE1/00001"]
     assert blobs.abort_stale_writes(older_than=0) == 0  # nothing left half-written
 
+    # Chunks that straddle the S3 part boundaries, one of them a buffer the caller reuses.
+    odd = blobs.writer("uploads/u1/SOURCE1/00003")
+    reused = bytearray(big[:1000])
+    odd.write(reused)
+    reused[:] = b"\0" * 1000
+    for i in range(1000, len(big), 777_777):
+        odd.write(big[i : i + 777_777])
+    odd.write(b"")
+    odd.commit()
+    assert read_all(blobs, "uploads/u1/SOURCE1/00003", 0, len(big)) == big
+
 
 def test_ranges_assembly_and_local_copies(blobs: BlobStore, tmp_path: Path) -> None:
     data = os.urandom(3 * 1024 * 1024 + 7)

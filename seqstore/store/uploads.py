@@ -348,21 +348,25 @@ async def receive_part(ctx: StoreContext, params: dict[str, Any]) -> dict[str, A
     key = ctx.uploads.part_blob_key(upload_id, source, number)
     writer = ctx.blobs.writer(key)
     sha256 = hashlib.sha256()
-    batch = bytearray()  # hashed and written off the event loop, WRITE_BATCH bytes at a time
+    # Chunks are hashed and written off the event loop, WRITE_BATCH bytes at a time, as received
+    # (joining them here would copy every byte once more).
+    batch: list[bytes] = []
+    batch_size = 0
     size = 0
     try:
         async for chunk in body.chunks():
             size += len(chunk)
             if size > limit:
                 raise ValidationException(f"'payload': a part may have at most {limit} bytes")
-            batch += chunk
-            if len(batch) >= WRITE_BATCH:
-                await asyncio.to_thread(_hash_and_write, sha256, writer, bytes(batch))
-                batch.clear()
+            batch.append(chunk)
+            batch_size += len(chunk)
+            if batch_size >= WRITE_BATCH:
+                await asyncio.to_thread(_hash_and_write, sha256, writer, batch)
+                batch, batch_size = [], 0
         if size == 0:
             raise ValidationException("'payload': the part is empty")
         if batch:
-            await asyncio.to_thread(_hash_and_write, sha256, writer, bytes(batch))
+            await asyncio.to_thread(_hash_and_write, sha256, writer, batch)
         await asyncio.to_thread(writer.commit)
     except BaseException:
         await asyncio.shield(asyncio.to_thread(writer.abort))
@@ -373,8 +377,12 @@ async def receive_part(ctx: StoreContext, params: dict[str, Any]) -> dict[str, A
     return {"checksum": checksum}
 
 
-def _hash_and_write(sha256: Any, writer: Any, data: bytes) -> None:
+def _hash_and_write(sha256: Any, writer: Any, chunks: list[bytes]) -> None:
     """Hash and store a batch of a part (in a thread: hashlib releases the GIL on large inputs,
     so this overlaps with receiving the next batch)."""
-    sha256.update(data)
-    writer.write(data)
+    for chunk in chunks:
+        sha256.update(chunk)
+    if len(chunks) == 1:
+        writer.write(chunks[0])
+    else:
+        writer.write(b"".join(chunks))
