@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,12 +14,57 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
 async def receive_within(receive: Receive, timeout: float) -> dict[str, Any]:
-    """The next ASGI message, or RequestTimeoutException when a stalled client sends nothing."""
+    """The next ASGI message, or RequestTimeoutException when a stalled client sends nothing.
+
+    A message that has arrived already (a small body comes with the headers) is taken without
+    a timer: the receive coroutine is stepped once by hand and, if it finishes at once, no timer
+    is set (setting and cancelling one costs ~6 µs, as much as the rest of a cached read).
+    Only a receive that has to wait runs on, from where it stopped, under the timeout."""
+    pending = receive()
+    if not isinstance(pending, Coroutine):
+        return await _within(pending, timeout)
+    try:
+        waiting_on = pending.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    return await _within(_Resumed(pending, waiting_on), timeout)
+
+
+async def _within(pending: Awaitable[dict[str, Any]], timeout: float) -> dict[str, Any]:
     try:
         async with asyncio.timeout(timeout):  # cheaper than wait_for: no task per message
-            return await receive()
+            return await pending
     except TimeoutError:
         raise RequestTimeoutException(f"No request body bytes arrived for {timeout:.0f} seconds") from None
+
+
+class _Resumed:
+    """Awaits the rest of a coroutine that has been stepped once and yielded `waiting_on` (what
+    `yield from`/`await` would do had it been awaited from the start): whatever the event loop
+    sends or throws in goes on to the coroutine, so a timeout's cancellation reaches it."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, dict[str, Any]], waiting_on: Any) -> None:
+        self._coroutine = coroutine
+        self._waiting_on = waiting_on
+
+    def __await__(self) -> Generator[Any, Any, dict[str, Any]]:
+        coroutine, waiting_on = self._coroutine, self._waiting_on
+        while True:
+            try:
+                sent = yield waiting_on
+            except GeneratorExit:
+                coroutine.close()
+                raise
+            except BaseException as exc:  # noqa: BLE001 - handed on, as `await` would
+                try:
+                    waiting_on = coroutine.throw(exc)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
+            else:
+                try:
+                    waiting_on = coroutine.send(sent)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
 
 
 class IncompleteBody(ValidationException):
