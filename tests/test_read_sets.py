@@ -504,6 +504,26 @@ def test_list_read_sets_in_pages(omics, listed_store) -> None:
     assert in_pages == ids(first["readSets"] + second["readSets"])  # the same stable order
 
 
+def test_list_read_sets_filtered_by_creation_time_in_pages(omics, listed_store) -> None:
+    s = listed_store
+    times = sorted((s[f"{k}-metadata"]["creationTime"], k) for k in ("a", "b", "c", "d", "e", "failed"))
+    flt = {"createdAfter": times[0][0] - timedelta(seconds=1), "createdBefore": times[-1][0]}
+    pages = all_pages(
+        omics, "list_read_sets", "readSets", sequenceStoreId=s["store"], filter=flt,
+        PaginationConfig={"PageSize": 2},
+    )  # fmt: skip
+    assert [len(p) for p in pages] == [2, 2, 2]
+    assert [i for p in pages for i in ids(p)] == [s[k] for _, k in times]  # oldest first
+    first = omics.list_read_sets(sequenceStoreId=s["store"], filter=flt, maxResults=2)
+    for other in ({"createdAfter": flt["createdAfter"]}, {"createdBefore": flt["createdBefore"]}, None):
+        extra = {"filter": other} if other else {}
+        with pytest.raises(ClientError) as excinfo:
+            omics.list_read_sets(
+                sequenceStoreId=s["store"], maxResults=2, nextToken=first["nextToken"], **extra
+            )
+        assert excinfo.value.response["Error"]["Code"] == "ValidationException", other
+
+
 def test_list_read_sets_of_an_unknown_store_is_not_found(omics) -> None:
     with pytest.raises(ClientError) as excinfo:
         omics.list_read_sets(sequenceStoreId="1234567890")

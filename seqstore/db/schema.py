@@ -119,6 +119,9 @@ read_sets = Table(
     Index("ix_read_sets_store_sample", "sequence_store_id", "sample_id", "seq"),
     Index("ix_read_sets_store_subject", "sequence_store_id", "subject_id", "seq"),
     Index("ix_read_sets_reference", "reference_arn"),
+    # Filtered by creation time, ListReadSets pages on (creation_time, seq): the newest read sets
+    # without walking the store's older ones.
+    Index("ix_read_sets_store_created", "sequence_store_id", "creation_time", "seq"),
     # Across stores: the archiver's ACTIVE-and-not-read-since query, the DELETING sweep on start.
     Index("ix_read_sets_status_access", "status", "last_access_time"),
 )

@@ -8,15 +8,16 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, literal, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from ..protocol.errors import ValidationException
 
 DEFAULT_PAGE_SIZE = 100
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def now() -> datetime:
@@ -84,44 +85,67 @@ class Arns:
 
 
 class Pages:
-    """Opaque `nextToken`s for keyset pagination on a table's `seq` column. A token is bound to
-    the list call's filter so that it cannot be replayed with another one."""
+    """Opaque `nextToken`s for keyset pagination: on a table's `seq` column, or on
+    (creation_time, seq) for a list bounded by creation time (see `fetch_page`). A token is bound
+    to the list call's filter so that it cannot be replayed with another one, and to its kind of
+    key so that a token of one kind is refused where the other is expected."""
 
     @staticmethod
     def _scope(scope: Any) -> str:
         return hashlib.sha256(json.dumps(scope, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     @classmethod
-    def encode(cls, seq: int, scope: Any) -> str:
-        raw = f"1:{seq}:{cls._scope(scope)}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    def encode(cls, seq: int, scope: Any, time: datetime | None = None) -> str:
+        """The token of the page after the row (`time`, `seq`), or after `seq` without a time."""
+        if time is None:
+            raw = f"1:{seq}:{cls._scope(scope)}"
+        else:
+            micros = (time.astimezone(UTC) - EPOCH) // timedelta(microseconds=1)
+            raw = f"2:{micros}:{seq}:{cls._scope(scope)}"
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def _fields(cls, token: str, scope: Any, version: str, count: int) -> list[int]:
+        """The `count` integers of a token of `version` issued for `scope`."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            found, *fields, digest = raw.split(":")
+            if found != version or len(fields) != count or digest != cls._scope(scope):
+                raise ValueError
+            return [int(field) for field in fields]
+        except ValueError:
+            raise ValidationException(
+                "'nextToken': the token is not valid for this list call; start again without it"
+            ) from None
 
     @classmethod
     def decode(cls, token: str | None, scope: Any) -> int:
         """The `seq` after which the next page starts (0 for the first page)."""
         if token is None:
             return 0
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-            version, seq, digest = raw.split(":")
-            if version != "1" or digest != cls._scope(scope):
-                raise ValueError
-            return int(seq)
-        except ValueError:
-            raise ValidationException(
-                "'nextToken': the token is not valid for this list call; start again without it"
-            ) from None
+        [seq] = cls._fields(token, scope, "1", 1)
+        return seq
+
+    @classmethod
+    def decode_timed(cls, token: str | None, scope: Any) -> tuple[datetime, int] | None:
+        """The (creation_time, seq) after which the next page starts (None for the first page)."""
+        if token is None:
+            return None
+        micros, seq = cls._fields(token, scope, "2", 2)
+        return EPOCH + timedelta(microseconds=micros), seq
 
 
 def page(
-    rows: Sequence[Any], max_results: int | None, scope: Any, key: str = "seq"
+    rows: Sequence[Any], max_results: int | None, scope: Any, key: str = "seq", time: str | None = None
 ) -> tuple[Sequence[Any], str | None]:
-    """Cut a page from `rows` (fetched with limit max_results+1, ordered by `key`); return the
-    rows of this page and the token of the next one, or None on the last page."""
+    """Cut a page from `rows` (fetched with limit max_results+1, ordered by `key`, or by (`time`,
+    `key`) when `time` names a column); return the rows of this page and the token of the next
+    one, or None on the last page."""
     size = max_results or DEFAULT_PAGE_SIZE
     if len(rows) > size:
         rows = rows[:size]
-        return rows, Pages.encode(getattr(rows[-1], key), scope)
+        last = rows[-1]
+        return rows, Pages.encode(getattr(last, key), scope, getattr(last, time) if time else None)
     return rows, None
 
 
@@ -158,16 +182,26 @@ def created_between(query: Any, column: Any, flt: Mapping[str, Any], prefix: str
 
 
 def fetch_page(
-    connection: Any, query: Any, table: Any, params: Mapping[str, Any], scope: Any
+    connection: Any, query: Any, table: Any, params: Mapping[str, Any], scope: Any, time: Any = None
 ) -> tuple[Sequence[Any], str | None]:
     """Run a list query as one keyset page on `seq` (after the request's nextToken); return the
-    rows and the next page's token."""
-    query = (
-        query.where(table.c.seq > Pages.decode(params.get("nextToken"), scope))
-        .order_by(table.c.seq)
-        .limit(page_limit(params.get("maxResults")))
-    )
-    return page(connection.execute(query).all(), params.get("maxResults"), scope)
+    rows and the next page's token.
+
+    With `time` (a creation-time column the filter bounds) the page is cut on (`time`, `seq`)
+    instead, so that an index on (..., time, seq) finds a page of the newest rows without walking
+    the older ones on `seq`. Either key is fixed when a row is inserted and orders rows totally,
+    so pages neither repeat nor skip a row that was there when the listing began; a row inserted
+    meanwhile shows on a later page or on none."""
+    limit = page_limit(params.get("maxResults"))
+    if time is None:
+        query = query.where(table.c.seq > Pages.decode(params.get("nextToken"), scope))
+        query = query.order_by(table.c.seq).limit(limit)
+        return page(connection.execute(query).all(), params.get("maxResults"), scope)
+    after = Pages.decode_timed(params.get("nextToken"), scope)
+    if after is not None:
+        query = query.where(tuple_(time, table.c.seq) > tuple_(literal(after[0], time.type), after[1]))
+    query = query.order_by(time, table.c.seq).limit(limit)
+    return page(connection.execute(query).all(), params.get("maxResults"), scope, time=time.key)
 
 
 def sse_columns(params: Mapping[str, Any]) -> dict[str, Any]:

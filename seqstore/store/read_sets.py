@@ -172,7 +172,12 @@ class ReadSets:
         query = created_between(query, c.creation_time, flt)
         with self.ctx.db.read() as connection:
             self.ctx.sequence_stores.require(connection, store_id)
-            rows, token = fetch_page(connection, query, t.read_sets, params, scope)
+            # Bounded by creation time: pages on (creation_time, seq), which ix_read_sets_store_created
+            # serves; otherwise on seq, which the other indexes end with.
+            timed = "createdAfter" in flt or "createdBefore" in flt
+            rows, token = fetch_page(
+                connection, query, t.read_sets, params, scope, time=c.creation_time if timed else None
+            )
         return {"readSets": [self.describe(r) for r in rows], "nextToken": token}
 
     def part_range(self, store_id: str, read_set_id: str, file: str | None, part_number: int) -> PartRange:
