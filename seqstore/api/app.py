@@ -23,7 +23,14 @@ log = logging.getLogger("seqstore")
 HANDLER_MODULES = (sequence_stores, read_sets, uploads, read_set_jobs, references, s3_access, tags)
 # Reads whose answer is a function of the database alone (no clock, no blob store, no caller), so
 # it can be reused until the next commit to the database (protocol/cache.py).
-CACHEABLE_READS = ("GetSequenceStore", "ListSequenceStores", "GetReferenceStore", "ListReferenceStores")
+CACHEABLE_READS = (
+    "GetSequenceStore",
+    "ListSequenceStores",
+    "GetReferenceStore",
+    "ListReferenceStores",
+    "GetReadSetMetadata",  # what pipelines poll while a read set is ingested
+    "GetReferenceMetadata",
+)
 
 
 def build_store(settings: Settings) -> StoreContext:
