@@ -382,7 +382,4 @@ def _hash_and_write(sha256: Any, writer: Any, chunks: list[bytes]) -> None:
     so this overlaps with receiving the next batch)."""
     for chunk in chunks:
         sha256.update(chunk)
-    if len(chunks) == 1:
-        writer.write(chunks[0])
-    else:
-        writer.write(b"".join(chunks))
+        writer.write(chunk)
