@@ -59,10 +59,11 @@ def test_no_counter_means_no_cache_and_the_bounds_hold() -> None:
     small.get(keys[0], 7)
     for number, k in enumerate(keys):
         small.put(k, 7, str(number).encode())
-    assert small.get(keys[0], 7) is None  # the least recently used went first
-    assert small.get(keys[2], 7) == b"2"
-    small.put(keys[1], 7, b"y" * (MAX_ANSWER_BYTES + 1))
-    assert small.get(keys[1], 7) == b"1"  # the oversized answer was not kept
+    # Full at the third: the cache starts again with it.
+    assert [small.get(k, 7) for k in keys] == [None, None, b"2"]
+    small.put(keys[0], 7, b"0")
+    small.put(keys[0], 7, b"y" * (MAX_ANSWER_BYTES + 1))
+    assert small.get(keys[0], 7) == b"0"  # the oversized answer was not kept
 
 
 @pytest.fixture

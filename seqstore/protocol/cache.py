@@ -11,7 +11,6 @@ without such a counter (PostgreSQL) gets no cache: every request is answered fro
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 CacheKey = tuple[str, str, str, bytes, str | None]
@@ -31,7 +30,7 @@ class ResponseCache:
         self._version = version
         self.operations = frozenset(operations)
         self._max_entries = max_entries
-        self._answers: OrderedDict[CacheKey, bytes] = OrderedDict()
+        self._answers: dict[CacheKey, bytes] = {}
         self._answers_version: object | None = None
         self._lock = threading.Lock()
 
@@ -42,15 +41,12 @@ class ResponseCache:
     def get(self, key: CacheKey, version: object | None) -> bytes | None:
         if version is None:
             return None
-        with self._lock:
-            if version != self._answers_version:
-                self._answers.clear()
+        if version != self._answers_version:
+            with self._lock:
+                self._answers = {}
                 self._answers_version = version
-                return None
-            answer = self._answers.get(key)
-            if answer is not None:
-                self._answers.move_to_end(key)
-            return answer
+            return None
+        return self._answers.get(key)
 
     def put(self, key: CacheKey, version: object | None, answer: bytes) -> None:
         """Keep `answer`, computed from a database at least as new as `version`. Were it newer,
@@ -60,7 +56,6 @@ class ResponseCache:
         with self._lock:
             if version != self._answers_version:
                 return
+            if len(self._answers) >= self._max_entries:
+                self._answers = {}  # full: start again (cheaper on every hit than keeping LRU order)
             self._answers[key] = answer
-            self._answers.move_to_end(key)
-            while len(self._answers) > self._max_entries:
-                self._answers.popitem(last=False)

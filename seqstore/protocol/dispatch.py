@@ -8,7 +8,7 @@ import contextlib
 import inspect
 import json
 import logging
-import os
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -293,8 +293,9 @@ class Dispatcher:
 
 
 def _request_id() -> str:
-    """A random (version 4) UUID as text: uuid.uuid4() without the UUID object (~1 µs, not 4)."""
-    h = os.urandom(16).hex()
+    """A random (version 4) UUID as text, as uuid.uuid4() gives but without the UUID object and
+    the system call (~0.6 µs, not 4): request ids need to be unique, not unpredictable."""
+    h = f"{random.getrandbits(128):032x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
