@@ -79,8 +79,9 @@ def signed_headers(url: str, method: str, body: bytes = b"") -> dict[str, str]:
     return dict(request.headers.items())
 
 
-def start_server(data_dir: Path, port: int, auth: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SEQSTORE_ACCESS_KEY_ID": KEY_ID, "SEQSTORE_SECRET_ACCESS_KEY": SECRET}
+def start_server(data_dir: Path, port: int, auth: str, cache: bool = True) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SEQSTORE_ACCESS_KEY_ID": KEY_ID, "SEQSTORE_SECRET_ACCESS_KEY": SECRET,
+           "SEQSTORE_RESPONSE_CACHE": "1" if cache else "0"}
     server = subprocess.Popen(
         [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
          "--log-level", "warning", "--no-worker", "--auth", auth],
@@ -116,6 +117,10 @@ def main() -> None:
         "--control", action="store_true",
         help="A/A check: run the second server with --auth none too, so its 'cost' shows the noise",
     )
+    parser.add_argument(
+        "--no-cache", action="store_true",
+        help="run both servers with SEQSTORE_RESPONSE_CACHE=0: every read is answered from the database",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -127,8 +132,9 @@ def main() -> None:
     servers = []
     rounds: dict[str, list[dict[str, dict[str, float]]]] = {"none": [], "sigv4": []}
     try:
-        servers.append(start_server(data_dir, ports["none"], "none"))
-        servers.append(start_server(data_dir, ports["sigv4"], "none" if args.control else "sigv4"))
+        cache = not args.no_cache
+        servers.append(start_server(data_dir, ports["none"], "none", cache))
+        servers.append(start_server(data_dir, ports["sigv4"], "none" if args.control else "sigv4", cache))
         url = f"http://127.0.0.1:{ports['none']}"
         store_ids = [call(url, "POST", "/sequencestore", {"name": f"bench-{i}"})["id"] for i in range(args.stores)]
         for _ in range(args.rounds):
@@ -149,7 +155,8 @@ def main() -> None:
     }
 
     print(f"{args.connections} connections, {args.seconds} s each, medians of {args.rounds} alternating rounds, "
-          f"{os.cpu_count()} cores; wrk on the same machine\n")
+          f"{os.cpu_count()} cores; wrk on the same machine; response cache "
+          f"{'off' if args.no_cache else 'on'}\n")
     print(f"{'auth':6} {'endpoint':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'floor/op':>9}")
     names = {"health": "floor: GET /_seqstore/health", "get": "GetSequenceStore",
              "list": "ListSequenceStores (50 per page)"}

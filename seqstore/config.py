@@ -35,6 +35,9 @@ class Settings:
     # with overrides "Operation=rate,..." (0 lifts a limit).
     emulate_quotas: bool = field(default_factory=lambda: _env("SEQSTORE_EMULATE_QUOTAS", "") in ("1", "true"))
     quota_overrides: str = field(default_factory=lambda: _env("SEQSTORE_QUOTAS", ""))
+    # Reuse answers of pure reads until the next commit to the database (SQLite only; see
+    # protocol/cache.py). "0" turns it off.
+    response_cache: bool = field(default_factory=lambda: _env("SEQSTORE_RESPONSE_CACHE", "1") not in ("0", "false"))
     # Part uploads one access key may have in flight at once in an API process (0 = no bound).
     max_concurrent_parts: int = field(
         default_factory=lambda: int(_env("SEQSTORE_MAX_CONCURRENT_PARTS", "32"))

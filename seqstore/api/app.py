@@ -108,7 +108,9 @@ def create_app(store: StoreContext, *, job_threads: int = 0) -> Dispatcher:
         resource_of=functools.partial(resource_arn, store),
         rate_limiter=limiter,
         concurrency_limiter=ConcurrencyLimiter({"UploadReadSetPart": store.settings.max_concurrent_parts}),
-        response_cache=ResponseCache(store.db.data_version, CACHEABLE_READS),
+        response_cache=(
+            ResponseCache(store.db.data_version, CACHEABLE_READS) if store.settings.response_cache else None
+        ),
     )
 
 
