@@ -37,3 +37,47 @@ def wait_healthy(
         except OSError:
             time.sleep(0.1)
     raise SystemExit(f"no answer from {url}{path} in {seconds:.0f} s")
+
+
+class SendfileServer:
+    """The network floor of a download: a bare HTTP/1.1 server on loopback that answers every
+    request with the first `length` bytes of `path` through the kernel's sendfile (no copy into
+    the process at all). What a client receives from it is as fast as any server on this
+    machine can send bytes over a TCP connection. Use as a context manager; `url` is its address."""
+
+    def __init__(self, path: str, length: int) -> None:
+        import os
+        import threading
+
+        self.path, self.length = path, length
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
+        self._os = os
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            with connection:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        break
+                    request += chunk
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {self.length}\r\nConnection: close\r\n\r\n"
+                connection.sendall(head.encode())
+                with open(self.path, "rb") as source:
+                    connection.sendfile(source, 0, self.length)
+
+    def __enter__(self) -> SendfileServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.listener.close()

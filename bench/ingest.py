@@ -9,7 +9,9 @@ for each file measures:
   `samtools view F | md5sum` for BAM. The paired read set is one ingest of both sources, its
   floor the slower of the two sources' floors (they run on both cores);
 - peak server memory (VmHWM of the server process);
-- GetReadSet download throughput of part 1 beside a plain sequential read of the same bytes.
+- GetReadSet download throughput of part 1 beside a plain sequential read of the same bytes, and
+  beside the network floor: the same bytes sent by the kernel (sendfile) from a bare HTTP server
+  to the same client (curl) over loopback.
 
     apt-get install samtools          # for the BAM floor
     .venv/bin/python bench/ingest.py --pairs 1000000
@@ -28,7 +30,7 @@ import time
 from pathlib import Path
 
 import boto3
-from benchlib import free_port, timed, wait_healthy
+from benchlib import SendfileServer, free_port, timed, wait_healthy
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -186,6 +188,14 @@ def main() -> None:
                      for _ in range(3)]
         assert all(int(size) == part for size, _ in downloads)
         download = min(float(seconds) for _, seconds in downloads)
+        # The network floor: the same bytes, the same client, sent by the kernel (sendfile).
+        with SendfileServer(str(bam), part) as floor_server:
+            floor_downloads = [
+                subprocess.run(curl[:6] + [floor_server.url], capture_output=True, text=True, check=True).stdout.split()
+                for _ in range(3)
+            ]
+        assert all(int(size) == part for size, _ in floor_downloads)
+        sendfile_download = min(float(seconds) for _, seconds in floor_downloads)
         plain_reads = []
         for _ in range(3):
             started = time.perf_counter()
@@ -226,6 +236,9 @@ def main() -> None:
     print(f"{label:44} {download:8.2f} {part / download / 1e6:6.0f} MB/s")
     print(f"{'plain sequential read of the same bytes':44} {plain_read:8.2f} {part / plain_read / 1e6:6.0f} MB/s")
     print(f"{'download / plain read throughput':44} {'':8} {plain_read / download:6.2f}x")
+    print(f"{'floor: sendfile server, same bytes, curl':44} {sendfile_download:8.2f} "
+          f"{part / sendfile_download / 1e6:6.0f} MB/s")
+    print(f"{'download / sendfile floor throughput':44} {'':8} {sendfile_download / download:6.2f}x")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,25 +134,57 @@ def metadata_rps(d: Deployment, seconds: int, rounds: int) -> dict[int, list[flo
     return results
 
 
-def upload_throughput(d: Deployment, path: Path, rounds: int) -> tuple[float, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its descendants so far (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            used[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    total, family = 0.0, {pid}
+    for candidate in sorted(parents):  # children have larger pids than their parents here
+        if candidate in family or parents[candidate] in family:
+            family.add(candidate)
+            total += used.get(candidate, 0.0)
+    return total
+
+
+def upload_throughput(d: Deployment, path: Path, rounds: int) -> dict[str, float]:
     """Medians over `rounds` alternating uploads: boto3's upload_file to the S3 server, then
     TransferManager.upload_read_set to seqstore (the server has no job threads, so ingestion
-    does not run beside the next round)."""
+    does not run beside the next round). Also the CPU seconds each process spent on an upload:
+    this process (the client), the S3 server, and seqstore."""
     from omics.transfer.manager import TransferManager
 
     server, url = d.serve(1)
+    moto = d.processes[0].pid
     omics = omics_client(url)
     store_id = omics.create_sequence_store(name="bench-upload")["id"]
-    floors, seqstores = [], []
+    samples: dict[str, list[float]] = {key: [] for key in (
+        "floor", "seqstore", "floor client", "floor s3", "seqstore client", "seqstore s3", "seqstore server")}
+
+    def measure(kind: str, upload: Callable[[], object]) -> None:
+        client, s3, api = time.process_time(), cpu_seconds(moto), cpu_seconds(server.pid)
+        started = time.perf_counter()
+        upload()
+        samples[kind].append(time.perf_counter() - started)
+        samples[f"{kind} client"].append(time.process_time() - client)
+        samples[f"{kind} s3"].append(cpu_seconds(moto) - s3)
+        if kind == "seqstore":
+            samples["seqstore server"].append(cpu_seconds(server.pid) - api)
+
     for n in range(rounds):
-        started = time.perf_counter()
-        d.s3.upload_file(str(path), "blobs", f"floor/{n}.fastq.gz")
-        floors.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        TransferManager(omics).upload_read_set(str(path), store_id, "FASTQ", f"upload-{n}", "subject", "sample")
-        seqstores.append(time.perf_counter() - started)
+        measure("floor", lambda n=n: d.s3.upload_file(str(path), "blobs", f"floor/{n}.fastq.gz"))
+        measure("seqstore", lambda n=n: TransferManager(omics).upload_read_set(
+            str(path), store_id, "FASTQ", f"upload-{n}", "subject", "sample"))
     d.stop(server)
-    return statistics.median(floors), statistics.median(seqstores)
+    return {key: statistics.median(values) for key, values in samples.items()}
 
 
 def import_time(d: Deployment, workers: int, sources: int, jobs: int, r1: Path, r2: Path) -> float:
@@ -218,12 +251,16 @@ def main() -> None:
                     for _ in range(args.upload_copies):
                         out.write(upload_r1.read_bytes())
                 upload_r1 = joined
-            floor_upload, seqstore_upload = upload_throughput(d, upload_r1, args.rounds)
+            up = upload_throughput(d, upload_r1, args.rounds)
+            floor_upload, seqstore_upload = up["floor"], up["seqstore"]
             size = upload_r1.stat().st_size / 1e6
             print(f"upload of {size:.0f} MB, medians of {args.rounds} alternating rounds: boto3 upload_file to the S3 server {floor_upload:.2f} s "
                   f"({size / floor_upload:.0f} MB/s); TransferManager.upload_read_set to seqstore "
                   f"{seqstore_upload:.2f} s ({size / seqstore_upload:.0f} MB/s): "
                   f"{floor_upload / seqstore_upload:.2f}x of the floor's throughput")
+            print(f"  CPU seconds an upload (medians): floor: client {up['floor client']:.2f}, S3 server "
+                  f"{up['floor s3']:.2f}; seqstore path: client {up['seqstore client']:.2f}, seqstore "
+                  f"{up['seqstore server']:.2f}, S3 server {up['seqstore s3']:.2f}")
         if args.only in (None, "import"):
             d.s3.create_bucket(Bucket="sources")
             for i in range(args.sources):
