@@ -19,10 +19,14 @@ class Counter:
         return self.value
 
 
+def store_key(number: int) -> tuple[str, str, str, bytes, None]:
+    return ("GetSequenceStore", f"/sequencestore/{number}", "", b"", None)
+
+
 def test_an_answer_is_reused_only_while_the_version_stands() -> None:
     counter = Counter()
     cache = ResponseCache(counter, ["GetSequenceStore"])
-    key = ("GetSequenceStore", "/sequencestore/1", "", b"", None)
+    key = store_key(1)
     version = cache.version()
     assert cache.get(key, version) is None
     cache.put(key, version, b'{"id":"1"}')
@@ -35,27 +39,25 @@ def test_an_answer_is_reused_only_while_the_version_stands() -> None:
 def test_an_answer_computed_across_a_commit_is_not_kept() -> None:
     counter = Counter()
     cache = ResponseCache(counter, ["GetSequenceStore"])
-    key = ("GetSequenceStore", "/sequencestore/1", "", b"", None)
     before = cache.version()
-    assert cache.get(key, before) is None
+    assert cache.get(store_key(1), before) is None
     counter.value = 2
-    other = ("GetSequenceStore", "/sequencestore/2", "", b"", None)
-    assert cache.get(other, cache.version()) is None  # another request saw the new version
-    cache.put(key, before, b"old")  # computed under the old version: dropped
-    assert cache.get(key, 2) is None
+    assert cache.get(store_key(2), cache.version()) is None  # another request saw the new version
+    cache.put(store_key(1), before, b"old")  # computed under the old version: dropped
+    assert cache.get(store_key(1), 2) is None
 
 
 def test_no_counter_means_no_cache_and_the_bounds_hold() -> None:
     counter = Counter()
     counter.value = None
     cache = ResponseCache(counter, ["GetSequenceStore"])
-    key = ("GetSequenceStore", "/sequencestore/1", "", b"", None)
+    key = store_key(1)
     cache.put(key, cache.version(), b"x")
     assert cache.get(key, cache.version()) is None
 
     counter.value = 7
     small = ResponseCache(counter, ["GetSequenceStore"], max_entries=2)
-    keys = [("GetSequenceStore", f"/sequencestore/{i}", "", b"", None) for i in range(3)]
+    keys = [store_key(i) for i in range(3)]
     small.get(keys[0], 7)
     for number, k in enumerate(keys):
         small.put(k, 7, str(number).encode())
