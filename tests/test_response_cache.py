@@ -67,6 +67,13 @@ def test_no_counter_means_no_cache_and_the_bounds_hold() -> None:
     small.put(keys[0], 7, b"y" * (MAX_ANSWER_BYTES + 1))
     assert small.get(keys[0], 7) == b"0"  # the oversized answer was not kept
 
+    by_size = ResponseCache(counter, ["GetSequenceStore"], max_total_bytes=100)
+    by_size.get(keys[0], 7)
+    by_size.put(keys[0], 7, b"a" * 60)
+    by_size.put(keys[1], 7, b"b" * 30)
+    by_size.put(keys[2], 7, b"c" * 30)  # 120 bytes would be over the budget: start again
+    assert [by_size.get(k, 7) for k in keys] == [None, None, b"c" * 30]
+
 
 @pytest.fixture
 def two_servers(tmp_path: Path):  # type: ignore[no-untyped-def]

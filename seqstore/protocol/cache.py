@@ -18,6 +18,8 @@ CacheKey = tuple[str, str, str, bytes, str | None]
 MAX_ENTRIES = 1024
 # A larger answer (a long list page) is not kept: it would crowd out many small ones.
 MAX_ANSWER_BYTES = 256 * 1024
+# All kept answers of a process together (the server's memory budget is ~300 MB).
+MAX_TOTAL_BYTES = 16 * 1024 * 1024
 
 
 class ResponseCache:
@@ -26,11 +28,14 @@ class ResponseCache:
         version: Callable[[], object | None],
         operations: Iterable[str],
         max_entries: int = MAX_ENTRIES,
+        max_total_bytes: int = MAX_TOTAL_BYTES,
     ) -> None:
         self._version = version
         self.operations = frozenset(operations)
         self._max_entries = max_entries
+        self._max_total_bytes = max_total_bytes
         self._answers: dict[CacheKey, bytes] = {}
+        self._total_bytes = 0
         self._answers_version: object | None = None
         self._lock = threading.Lock()
 
@@ -43,7 +48,7 @@ class ResponseCache:
             return None
         if version != self._answers_version:
             with self._lock:
-                self._answers = {}
+                self._answers, self._total_bytes = {}, 0
                 self._answers_version = version
             return None
         return self._answers.get(key)
@@ -56,6 +61,9 @@ class ResponseCache:
         with self._lock:
             if version != self._answers_version:
                 return
-            if len(self._answers) >= self._max_entries:
-                self._answers = {}  # full: start again (cheaper on every hit than keeping LRU order)
+            full = len(self._answers) >= self._max_entries
+            if full or self._total_bytes + len(answer) > self._max_total_bytes:
+                # Start again: cheaper on every hit than keeping an LRU order.
+                self._answers, self._total_bytes = {}, 0
             self._answers[key] = answer
+            self._total_bytes += len(answer)
