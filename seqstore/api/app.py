@@ -30,6 +30,8 @@ CACHEABLE_READS = (
     "ListReferenceStores",
     "GetReadSetMetadata",  # what pipelines poll while a read set is ingested
     "GetReferenceMetadata",
+    "ListReadSets",
+    "ListReferences",
 )
 
 
