@@ -292,10 +292,11 @@ def main(argv: list[str] | None = None) -> int:
         audit.setLevel(logging.INFO)
         audit.propagate = False
     from .blobs import BlobStoreUnavailable
+    from .store.access_keys import MasterKeyMismatch
 
     try:
         return int(args.run(args))
-    except BlobStoreUnavailable as exc:  # a misconfiguration: say what, no traceback
+    except (BlobStoreUnavailable, MasterKeyMismatch) as exc:  # a misconfiguration: say what, no traceback
         print(f"seqstore: {exc}", file=sys.stderr)
         return 2
 

@@ -492,6 +492,29 @@ def test_the_first_start_prints_a_new_key_which_works_and_is_stored_encrypted(tm
     assert key_id in listed and secret not in listed and len(listed.strip().splitlines()) == 1
 
 
+def test_a_process_with_another_master_key_refuses_to_start_with_the_reason(tmp_path: Path) -> None:
+    """Every process of a deployment needs the master key the stored secrets were encrypted
+    with; one started with another would answer every request signed with a stored key with an
+    error, so it does not start."""
+    from cryptography.fernet import Fernet
+
+    data_dir = tmp_path / "data"
+    server = Server(data_dir, extra_env={"SEQSTORE_ACCESS_KEY_ID": "", "SEQSTORE_SECRET_ACCESS_KEY": ""})
+    with running(server):
+        key_id, secret = parse_exports(server.logs())
+    wrong = {**server.extra_env, "SEQSTORE_MASTER_KEY": Fernet.generate_key().decode()}
+    for command in (
+        ("serve", "--port", str(free_port()), "--data-dir", str(data_dir)),
+        ("worker", "--data-dir", str(data_dir)),
+    ):
+        result = seqstore_cli(*command, env=wrong, timeout=60)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "master key cannot decrypt the stored secret of access key " + key_id in result.stderr
+        assert "Traceback" not in result.stderr
+    with running(server):  # with its own key the deployment still works
+        assert client_for(server.url, key_id, secret).list_sequence_stores()["sequenceStores"] == []
+
+
 # ---------------------------------------------------------------------------------------------
 # The AWS CLI, and the audit log
 # ---------------------------------------------------------------------------------------------

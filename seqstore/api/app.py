@@ -44,6 +44,7 @@ def build_store(settings: Settings) -> StoreContext:
     if settings.access_key_id and settings.secret_access_key:
         env_key = AccessKey(settings.access_key_id, settings.secret_access_key, name="environment")
     keys = AccessKeys(db, load_master_key(settings.data_dir), env_key)
+    keys.check_master_key()
     blobs = open_blob_store(settings)
     blobs.check()
     return StoreContext(settings, db, blobs, keys)

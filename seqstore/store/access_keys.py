@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import insert, select, update
 
 from ..db import schema as t
@@ -19,6 +19,10 @@ from ..protocol.auth import AccessKey
 from .common import now
 
 CACHE_SECONDS = 5.0  # a revoked key stops working within this time
+
+
+class MasterKeyMismatch(Exception):
+    """The master key cannot read the secrets stored in the database; str() says what to do."""
 
 
 def load_master_key(data_dir: Path) -> bytes:
@@ -43,6 +47,25 @@ class AccessKeys:
         self.env_key = env_key
         self._cache: dict[str, tuple[float, AccessKey | None]] = {}
         self._lock = threading.Lock()
+
+    def check_master_key(self) -> None:
+        """Raise MasterKeyMismatch unless this process's master key decrypts the stored secrets
+        (every API process of a deployment needs the same SEQSTORE_MASTER_KEY; with another one,
+        no request signed with a stored key could be verified)."""
+        with self.db.read() as connection:
+            row = connection.execute(
+                select(t.access_keys.c.access_key_id, t.access_keys.c.secret_encrypted).limit(1)
+            ).first()
+        if row is None:
+            return
+        try:
+            self.fernet.decrypt(row.secret_encrypted.encode())
+        except InvalidToken:
+            raise MasterKeyMismatch(
+                f"the master key cannot decrypt the stored secret of access key {row.access_key_id}: "
+                "every process of a deployment needs the SEQSTORE_MASTER_KEY (or DATA_DIR/master.key) "
+                "the keys in this database were created with"
+            ) from None
 
     def create(self, *, name: str | None = None, read_only: bool = False) -> AccessKey:
         key = AccessKey(
