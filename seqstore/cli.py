@@ -44,6 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     store = build_store(settings)
+    store.keys.check_master_key()  # API processes verify signatures with the stored secrets
     credentials = ""
     if settings.auth == "none":
         credentials = "  (signatures are not checked: --auth none; any credentials work)\n"
@@ -99,6 +100,7 @@ def _keys(args: argparse.Namespace) -> int:
     from .api.app import build_store
 
     store = build_store(_settings(args))
+    store.keys.check_master_key()  # a key created with another master key would be unreadable
     if args.keys_command == "create":
         key = store.keys.create(name=args.name, read_only=args.read_only)
         kind = "read-only " if args.read_only else ""

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import stat
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -493,9 +496,9 @@ def test_the_first_start_prints_a_new_key_which_works_and_is_stored_encrypted(tm
 
 
 def test_a_process_with_another_master_key_refuses_to_start_with_the_reason(tmp_path: Path) -> None:
-    """Every process of a deployment needs the master key the stored secrets were encrypted
-    with; one started with another would answer every request signed with a stored key with an
-    error, so it does not start."""
+    """Every API process (and `seqstore keys`) needs the master key the stored secrets were
+    encrypted with; one started with another would answer every request signed with a stored
+    key with an error, so it does not start. Workers do not read the secrets and need no key."""
     from cryptography.fernet import Fernet
 
     data_dir = tmp_path / "data"
@@ -503,14 +506,28 @@ def test_a_process_with_another_master_key_refuses_to_start_with_the_reason(tmp_
     with running(server):
         key_id, secret = parse_exports(server.logs())
     wrong = {**server.extra_env, "SEQSTORE_MASTER_KEY": Fernet.generate_key().decode()}
+    database = server.extra_env.get("SEQSTORE_DATABASE_URL")
     for command in (
         ("serve", "--port", str(free_port()), "--data-dir", str(data_dir)),
-        ("worker", "--data-dir", str(data_dir)),
+        ("keys", "--data-dir", str(data_dir), *(("--database-url", database) if database else ()), "create"),
     ):
         result = seqstore_cli(*command, env=wrong, timeout=60)
         assert result.returncode == 2, result.stdout + result.stderr
         assert "master key cannot decrypt the stored secret of access key " + key_id in result.stderr
         assert "Traceback" not in result.stderr
+    assert len(stored_key_rows(server)) == 1  # no key was created with the other master key
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SEQSTORE_")}
+    worker = subprocess.Popen(  # a worker never reads the secrets: it starts with any key
+        [sys.executable, "-m", "seqstore.cli", "worker", "--data-dir", str(tmp_path / "worker"),
+         *(("--database-url", database) if database else ("--database-url", f"sqlite:///{data_dir / 'seqstore.db'}"))],
+        env={**environment, **wrong}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        time.sleep(3)
+        assert worker.poll() is None, worker.stderr.read() if worker.stderr else b""
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
     with running(server):  # with its own key the deployment still works
         assert client_for(server.url, key_id, secret).list_sequence_stores()["sequenceStores"] == []
 

@@ -44,7 +44,6 @@ def build_store(settings: Settings) -> StoreContext:
     if settings.access_key_id and settings.secret_access_key:
         env_key = AccessKey(settings.access_key_id, settings.secret_access_key, name="environment")
     keys = AccessKeys(db, load_master_key(settings.data_dir), env_key)
-    keys.check_master_key()
     blobs = open_blob_store(settings)
     blobs.check()
     return StoreContext(settings, db, blobs, keys)
@@ -121,4 +120,6 @@ def app_from_environment() -> Dispatcher:
     """The application as configured by SEQSTORE_* variables: the factory each API process of
     `seqstore serve --workers N` builds (uvicorn imports it by name in every process)."""
     settings = Settings()
-    return create_app(build_store(settings), job_threads=settings.concurrency)
+    store = build_store(settings)
+    store.keys.check_master_key()
+    return create_app(store, job_threads=settings.concurrency)
