@@ -61,6 +61,7 @@ PAGE = 100  # maxResults of every ListReadSets call (the API's maximum)
 TARGET = 2.0  # each operation at the largest size within 2x of the smallest size's figure
 # The synthetic distribution, by the read set's position i in the store.
 NAME_GROUP, SAMPLE_GROUP, SUBJECT_GROUP = 5, 10, 100  # read sets sharing a name / sampleId / subjectId
+GENERATED_GROUP = 10  # read sets sharing a generatedFrom (every other read set has one)
 FILE_TYPES = ["FASTQ"] * 12 + ["BAM"] * 5 + ["UBAM"] * 2 + ["CRAM"]  # by i % 20
 
 
@@ -158,6 +159,11 @@ def sample_of(i: int) -> str:
     return f"sample-{i // SAMPLE_GROUP:07d}"
 
 
+def generated_of(i: int) -> str:
+    """The generatedFrom of read set i, or of the read set before it when i is odd (odd ones have none)."""
+    return f"flowcell-{(i // 2) // GENERATED_GROUP:07d}"
+
+
 def subject_of(i: int) -> str:
     return f"subject-{i // SUBJECT_GROUP:06d}"
 
@@ -170,7 +176,7 @@ def synthetic_source(i: int, reference_arn: str) -> SimpleNamespace:
         description=f"synthetic read set {i}" if i % 3 == 0 else None,
         subject_id=subject_of(i),
         sample_id=sample_of(i),
-        generated_from="bench/scale.py" if i % 2 == 0 else None,
+        generated_from=generated_of(i) if i % 2 == 0 else None,
         reference_arn=reference_arn if file_type in ("BAM", "CRAM") else None,
         source_file_type=file_type,
         tags={"project": "scale", "batch": str(i // 1000)} if i % 100 == 0 else {},
@@ -354,6 +360,7 @@ def measure(
     selective: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         (f"sampleId ({SAMPLE_GROUP} read sets)", lambda: {"sampleId": existing(sample_of)}),
         (f"subjectId ({SUBJECT_GROUP})", lambda: {"subjectId": existing(subject_of)}),
+        (f"generatedFrom ({GENERATED_GROUP})", lambda: {"generatedFrom": existing(generated_of)}),
         (
             f"status=ACTIVE + name ({NAME_GROUP})",
             lambda: {"status": "ACTIVE", "name": existing(name_of, "ACTIVE")},

@@ -118,6 +118,7 @@ read_sets = Table(
     # ListReadSets filters: a selective filter without an index makes a page read the whole store.
     Index("ix_read_sets_store_sample", "sequence_store_id", "sample_id", "seq"),
     Index("ix_read_sets_store_subject", "sequence_store_id", "subject_id", "seq"),
+    Index("ix_read_sets_store_generated", "sequence_store_id", "generated_from", "seq"),
     Index("ix_read_sets_reference", "reference_arn"),
     # Filtered by creation time, ListReadSets pages on (creation_time, seq): the newest read sets
     # without walking the store's older ones.
