@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +65,15 @@ def ingest_read_set(
     work_dir: Path,
     names: dict[str, str] | None = None,
     parts: dict[str, list[str]] | None = None,
+    on_failure: Callable[[str], str] | None = None,
 ) -> list[StoredFile] | str:
     """Validate and analyse the local source files of a PROCESSING_UPLOAD read set and move its
     files into the blob store, under `names` (default: the direct-upload names). A source stored
     as it came whose bytes are still in the blob store as `parts` (a direct upload's) is joined
     there instead of being written again. Returns the stored files after marking the read set
-    ACTIVE, or the failure message after marking it UPLOAD_FAILED."""
+    ACTIVE, or the failure message after marking it UPLOAD_FAILED. `on_failure(message)` runs
+    before that mark and returns the message to record, so that a client that sees
+    UPLOAD_FAILED sees the final message (and a crash before the mark redoes both)."""
     with ctx.db.read() as connection:
         store = ctx.sequence_stores.require(connection, read_set.sequence_store_id)
     family = store.etag_algorithm_family
@@ -90,6 +93,8 @@ def ingest_read_set(
             )
     except IngestError as exc:
         message = str(exc)
+        if on_failure is not None:
+            message = on_failure(message)
         with ctx.db.write() as connection:
             ctx.read_sets.mark_failed(connection, read_set.id, message)
         return message
@@ -147,10 +152,15 @@ class UploadIngestion:
                     source: self._assemble(keys, work_dir / f"{source}.upload")
                     for source, keys in params["sources"].items()
                 }
-                outcome = ingest_read_set(ctx, read_set, sources, work_dir, parts=params["sources"])
+                outcome = ingest_read_set(
+                    ctx,
+                    read_set,
+                    sources,
+                    work_dir,
+                    parts=params["sources"],
+                    on_failure=lambda message: self._keep_in_fallback_location(read_set, sources, message),
+                )
                 failure = outcome if isinstance(outcome, str) else None
-                if failure is not None:
-                    self._keep_in_fallback_location(read_set, sources, failure)
             else:  # an earlier attempt got this far before it was interrupted
                 failure = read_set.status_message if read_set.status == "UPLOAD_FAILED" else None
             self._release_parts(upload_id)
@@ -159,13 +169,15 @@ class UploadIngestion:
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
 
-    def _keep_in_fallback_location(self, read_set: Any, sources: dict[str, Path], failure: str) -> None:
+    def _keep_in_fallback_location(self, read_set: Any, sources: dict[str, Path], failure: str) -> str:
         """A failed upload's files go to the store's fallbackLocation, if it has one (spec §9):
-        `<fallbackLocation><readSetId>/<file name>`."""
+        `<fallbackLocation><readSetId>/<file name>`. Returns the read set's status message:
+        `failure`, and why the files are not in the fallback location if they could not be
+        written there."""
         with self.ctx.db.read() as connection:
             store = self.ctx.sequence_stores.require(connection, read_set.sequence_store_id)
         if not store.fallback_location:
-            return
+            return failure
         prefix = (
             store.fallback_location
             if store.fallback_location.endswith("/")
@@ -177,12 +189,8 @@ class UploadIngestion:
                 self.objects.put(f"{prefix}{read_set.id}/{names[source]}", path)
         except ObjectAccessError as exc:
             log.warning("read set %s: could not keep the failed upload in %s: %s", read_set.id, prefix, exc)
-            with self.ctx.db.write() as connection:
-                self.ctx.read_sets.mark_failed(
-                    connection,
-                    read_set.id,
-                    f"{failure} (and its files could not be written to the fallback location: {exc})",
-                )
+            return f"{failure} (and its files could not be written to the fallback location: {exc})"
+        return failure
 
     def _assemble(self, part_keys: Iterable[str], destination: Path) -> Path:
         self.ctx.blobs.assemble(part_keys, destination)
