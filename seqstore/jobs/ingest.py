@@ -112,6 +112,7 @@ def ingest_read_set(
         else:
             size = ctx.blobs.put_file(key, path, move=path.is_relative_to(work_dir))
         files.append(StoredFile(file, key, names[file], size))
+    tagged = ctx.read_sets.tag_new_files(read_set.id, [f.blob_key for f in files])
     with ctx.db.write() as connection:
         ctx.read_sets.mark_active(
             connection,
@@ -123,7 +124,7 @@ def ingest_read_set(
             etags=result.etags,
             files=files,
         )
-    ctx.read_sets.apply_object_tags(read_set.id)
+    ctx.read_sets.apply_object_tags(read_set.id, written=tagged)
     return files
 
 

@@ -306,9 +306,25 @@ class ReadSets:
         tags.update({k: own[k] for k in store.propagated_set_level_tags or [] if k in own})
         return tags
 
-    def apply_object_tags(self, read_set_id: str) -> None:
+    def tag_new_files(self, read_set_id: str, keys: list[str]) -> dict[str, str] | None:
+        """Tag the stored files of a read set that is about to become ACTIVE, so that a client
+        never sees it ACTIVE with untagged objects; return the tags written (None on a blob
+        store without object tags). `apply_object_tags(..., written=)` after the mark catches a
+        tag change made in between."""
+        if not self.ctx.blobs.object_tags:
+            return None
+        with self.ctx.db.read() as connection:
+            row = connection.execute(select(t.read_sets).where(t.read_sets.c.id == read_set_id)).first()
+            if row is None:
+                return None
+            tags = self.object_tags(connection, row)
+        self._tag_objects(read_set_id, keys, tags)
+        return tags
+
+    def apply_object_tags(self, read_set_id: str, written: dict[str, str] | None = None) -> None:
         """Write the object tags of an ACTIVE or ARCHIVED read set's files (after ingestion, a tag
-        change or a move), on a blob store that has object tags."""
+        change or a move), on a blob store that has object tags; not when they are `written`
+        already."""
         if not self.ctx.blobs.object_tags:
             return
         with self.ctx.db.read() as connection:
@@ -316,6 +332,8 @@ class ReadSets:
             if row is None or row.status not in ("ACTIVE", "ARCHIVED"):
                 return
             tags = self.object_tags(connection, row)
+            if tags == written:
+                return
             files = self._files(connection, read_set_id)
         keys = [self.archive_key(f.blob_key) if row.status == "ARCHIVED" else f.blob_key for f in files]
         self._tag_objects(read_set_id, keys, tags)
