@@ -112,7 +112,7 @@ def ingest_read_set(
         else:
             size = ctx.blobs.put_file(key, path, move=path.is_relative_to(work_dir))
         files.append(StoredFile(file, key, names[file], size))
-    tagged = ctx.read_sets.tag_new_files(read_set.id, [f.blob_key for f in files])
+    tagged = ctx.read_sets.tag_files(read_set.id, [f.blob_key for f in files])
     with ctx.db.write() as connection:
         ctx.read_sets.mark_active(
             connection,

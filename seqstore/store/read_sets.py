@@ -289,11 +289,7 @@ class ReadSets:
             source, target = (stored.blob_key, cold) if archived else (cold, stored.blob_key)
             self.ctx.blobs.move(source, target)
             targets.append(target)
-        if self.ctx.blobs.object_tags:  # a copy by parts does not carry object tags over
-            with self.ctx.db.read() as connection:
-                row = connection.execute(select(t.read_sets).where(t.read_sets.c.id == read_set_id)).one()
-                tags = self.object_tags(connection, row)
-            self._tag_objects(read_set_id, targets, tags)
+        self.tag_files(read_set_id, targets)  # a copy by parts does not carry object tags over
 
     # --- object tags (spec §14)
 
@@ -306,11 +302,12 @@ class ReadSets:
         tags.update({k: own[k] for k in store.propagated_set_level_tags or [] if k in own})
         return tags
 
-    def tag_new_files(self, read_set_id: str, keys: list[str]) -> dict[str, str] | None:
-        """Tag the stored files of a read set that is about to become ACTIVE, so that a client
-        never sees it ACTIVE with untagged objects; return the tags written (None on a blob
-        store without object tags). `apply_object_tags(..., written=)` after the mark catches a
-        tag change made in between."""
+    def tag_files(self, read_set_id: str, keys: list[str]) -> dict[str, str] | None:
+        """Give these blobs of a read set its object tags as they are now (files just moved, or
+        stored by ingestion before the read set becomes ACTIVE, so that a client never sees it
+        ACTIVE with untagged objects); return the tags written (None on a blob store without
+        object tags). After ingestion's mark, `apply_object_tags(..., written=)` catches a tag
+        change made in between."""
         if not self.ctx.blobs.object_tags:
             return None
         with self.ctx.db.read() as connection:
