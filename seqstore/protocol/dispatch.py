@@ -315,12 +315,6 @@ def _content_length(headers: dict[str, str]) -> int | None:
 async def _read_body(receive: Receive, headers: dict[str, str], timeout: float) -> bytes:
     """Read a small (JSON) body, refusing more than MAX_JSON_BODY before reading it whole."""
     length = _content_length(headers)
-    if length == 0 or (length is None and "transfer-encoding" not in headers):
-        # No body (a GET): its one empty message is there already, no timer needed.
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ValidationException("The connection closed before the request was read")
-        return message.get("body", b"")
     if length is not None and length > MAX_JSON_BODY:
         raise ValidationException(
             f"The request body has {length} bytes; JSON bodies may have at most {MAX_JSON_BODY}"
