@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -46,15 +47,11 @@ class SendfileServer:
     machine can send bytes over a TCP connection. Use as a context manager; `url` is its address."""
 
     def __init__(self, path: str, length: int) -> None:
-        import os
-        import threading
-
         self.path, self.length = path, length
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen()
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
-        self._os = os
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
     def _serve(self) -> None:

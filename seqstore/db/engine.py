@@ -49,6 +49,9 @@ class Database:
         self._version_lock = threading.Lock()
         self._version_connection: sqlite3.Connection | None = None
         self._wal_index: int | None = None  # a descriptor of the `-shm` file, read-only
+        # The SQLite file whose commits data_version() follows (None: no such file).
+        database = self.engine.url.database if self.is_sqlite else None
+        self._versioned_file = database if database and database != ":memory:" else None
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to call from several processes)."""
@@ -114,11 +117,10 @@ class Database:
         ~4 µs plus the shared-memory locking, which under load took 13% of GetSequenceStore's
         requests/s. The pragma answers when the header cannot be read consistently. A
         connection of this object's own stays open so that SQLite keeps the `-shm` file."""
-        database = self.engine.url.database if self.is_sqlite else None
-        if not database or database == ":memory:":
+        if self._versioned_file is None:
             return None
         if self._version_connection is None:
-            self._open_version_connection(database)
+            self._open_version_connection(self._versioned_file)
         wal_index = self._wal_index
         if wal_index is not None:
             try:
