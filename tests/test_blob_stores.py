@@ -97,6 +97,18 @@ def test_ranges_assembly_and_local_copies(blobs: BlobStore, tmp_path: Path) -> N
     assembled = tmp_path / "assembled"
     assert blobs.assemble(["parts/1", "parts/2", "parts/3"], assembled) == 13
     assert assembled.read_bytes() == b"one-two-three"
+    # One part (linked rather than copied by the local store): a second assembly over the first
+    # must not write through to the part, and the file outlives the part.
+    single = tmp_path / "single"
+    assert blobs.assemble(["parts/2"], single) == 4
+    assert blobs.assemble(["parts/2"], single) == 4
+    assert blobs.assemble(["parts/1", "parts/3"], single) == 9
+    assert single.read_bytes() == b"one-three"
+    single_again = tmp_path / "single-again"
+    assert blobs.assemble(["parts/2"], single_again) == 4
+    blobs.delete("parts/2")
+    assert single_again.read_bytes() == b"two-"
+    assert blobs.assemble(["parts/1"], tmp_path / "first") == 4 and blobs.size("parts/1") == 4
 
     with blobs.local_file("a/b/file.bin", tmp_path / "work") as path:
         assert path.read_bytes() == data
@@ -158,7 +170,9 @@ def test_archived_objects_take_the_configured_storage_class(s3_credentials: None
     assert "StorageClass" not in s3.head_object(Bucket=store.bucket, Key=store.object_key("rs/1/file.bam"))
 
 
-def test_a_killed_writer_leaves_a_multipart_upload_that_the_sweep_aborts(s3_credentials: None, tmp_path: Path) -> None:
+def test_a_killed_writer_leaves_a_multipart_upload_that_the_sweep_aborts(
+    s3_credentials: None, tmp_path: Path
+) -> None:
     store = s3_store(tmp_path)
     writer = store.writer("uploads/u9/SOURCE1/00001")
     writer.write(os.urandom(WRITE_PART + 1))  # one part sent, then the process "dies"
@@ -172,10 +186,15 @@ def test_a_killed_writer_leaves_a_multipart_upload_that_the_sweep_aborts(s3_cred
     assert s3.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
 
 
-def test_misconfigured_s3_blob_stores_are_refused_with_the_reason(s3_credentials: None, tmp_path: Path) -> None:
+def test_misconfigured_s3_blob_stores_are_refused_with_the_reason(
+    s3_credentials: None, tmp_path: Path
+) -> None:
     with pytest.raises(BlobStoreUnavailable, match="does not exist"):
         S3BlobStore(
-            "s3://no-such-bucket-here/x", endpoint_url=shared_moto().url, region="us-east-1", cache_dir=tmp_path
+            "s3://no-such-bucket-here/x",
+            endpoint_url=shared_moto().url,
+            region="us-east-1",
+            cache_dir=tmp_path,
         ).check()
     with pytest.raises(BlobStoreUnavailable, match="s3://bucket/prefix"):
         S3BlobStore("/var/blobs", endpoint_url=None, region="us-east-1", cache_dir=tmp_path)
