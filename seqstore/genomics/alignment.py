@@ -17,8 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import native
 from .errors import IngestError, show_bytes
-from .htslib import describe_failure, read_log, run_samtools, start_samtools
+from .htslib import child_environment, describe_failure, read_log, run_samtools, start_samtools
 from .results import ReadSetIngest
 from .streams import BAM_MAGIC, BGZF_EOF, CHUNK_SIZE, ChunkHasher, Sniffed, hash_factory, sniff
 
@@ -61,6 +62,20 @@ def ingest_alignment(
     index_path = None
     if file_type != "UBAM":
         index_path = work_dir / (f"{name}.bam.bai" if file_type == "BAM" else f"{name}.cram.crai")
+
+    if file_type != "CRAM" and native.available():
+        read_count, base_count, digest = _scan_bam(
+            name, file_type, source1, family, work_dir, reference_lengths, index_path
+        )
+        return ReadSetIngest(
+            read_count=read_count,
+            base_count=base_count,
+            etags={name: digest},
+            etag_algorithm=f"BAM_{family}",
+            alignment="UNALIGNED" if file_type == "UBAM" else "ALIGNED",
+            index_path=index_path,
+            stored_paths={name: source1},
+        )
 
     reader = _SamTextReader(name, file_type, factory, reference_lengths)
     view_log = work_dir / f"{name}.view.log"
@@ -113,6 +128,60 @@ def ingest_alignment(
     )
 
 
+def _scan_bam(
+    name: str,
+    file_type: str,
+    source1: Path,
+    family: str,
+    work_dir: Path,
+    reference_lengths: dict[str, int] | None,
+    index_path: Path | None,
+) -> tuple[int, int, str]:
+    """Reads a BAM or uBAM once with the C helper; returns (reads, bases, digest)."""
+    log_path = work_dir / f"{name}.scan.log"
+    try:
+        try:
+            scan = native.scan_bam(
+                source1, family, index_path, file_type == "UBAM", log_path, child_environment(work_dir)
+            )
+        except native.ScanFailure as failure:
+            if failure.header is not None:
+                _check_header(name, file_type, failure.header, reference_lengths)
+            raise IngestError(_scan_failure_message(name, file_type, failure)) from None
+        _check_header(name, file_type, scan.header, reference_lengths)
+        if "EOF marker is absent" in scan.log:
+            raise IngestError(f"{name} ({file_type}): {describe_failure(scan.log)}")
+        if scan.records == 0:
+            raise IngestError(f"{name}: {file_type} contains no reads")
+    except BaseException:
+        if index_path is not None:
+            index_path.unlink(missing_ok=True)
+        raise
+    finally:
+        log_path.unlink(missing_ok=True)
+    return scan.reads, scan.bases, scan.digest
+
+
+def _check_header(name: str, file_type: str, header: str, reference_lengths: dict[str, int] | None) -> None:
+    if reference_lengths is None:
+        return
+    for line in header.encode().splitlines():
+        check_header_line(name, file_type, line, reference_lengths)
+
+
+def _scan_failure_message(name: str, file_type: str, failure: native.ScanFailure) -> str:
+    if failure.code == "mapped":
+        record, qname, contig, position, flag = failure.details
+        assert isinstance(record, int) and isinstance(qname, str) and isinstance(position, int)
+        return (
+            f"{name}: declared UBAM but record {record:,} ({show_bytes(qname.encode())}) is aligned to "
+            f"{contig}:{position:,} (flag {flag}); upload aligned reads as BAM or CRAM"
+        )
+    if failure.code == "crash" and not failure.log.strip():
+        return f"{name} ({file_type}): htslib could not read it (the reader stopped: {failure.details[0]})"
+    return f"{name} ({file_type}): {describe_failure(failure.log)}"
+
+
 def _require_declared_type(name: str, file_type: str, path: Path, sniffed: Sniffed) -> None:
     """Raises unless the magic bytes say the file is the declared type."""
     if file_type == "CRAM":
@@ -157,6 +226,31 @@ def _read_fai(fai_path: Path) -> dict[str, int]:
             fields = line.split(b"\t", 2)
             lengths[fields[0].decode("utf-8", "replace")] = int(fields[1])
     return lengths
+
+
+def check_header_line(
+    name: str, file_type: str, line: bytes, reference_lengths: dict[str, int] | None
+) -> None:
+    """Raises unless an @SQ header line names a contig of the reference with its length."""
+    if not line.startswith(b"@SQ\t") or reference_lengths is None:
+        return
+    fields = dict(field.split(b":", 1) for field in line.split(b"\t")[1:] if b":" in field)
+    contig = fields.get(b"SN", b"").decode("utf-8", "replace")
+    length = int(fields.get(b"LN", b"0"))
+    expected = reference_lengths.get(contig)
+    if expected is None:
+        raise IngestError(
+            f"{name}: {file_type} header names contig {contig!r} (length {length:,}) "
+            "which is not in the reference"
+        )
+    # htslib decodes a CRAM by name and per-slice MD5 and only warns about @SQ lengths;
+    # htsjdk writes CRAMs whose LN differs from their reference (xx#large_aux_java.cram),
+    # so the length is enforced for BAM only.
+    if expected != length and file_type != "CRAM":
+        raise IngestError(
+            f"{name}: contig {contig!r} has length {length:,} in the {file_type} header "
+            f"but {expected:,} in the reference"
+        )
 
 
 class _SamTextReader:
@@ -226,25 +320,7 @@ class _SamTextReader:
         return buffer[position:]
 
     def _header_line(self, line: bytes) -> None:
-        if not line.startswith(b"@SQ\t") or self.reference_lengths is None:
-            return
-        fields = dict(field.split(b":", 1) for field in line.split(b"\t")[1:] if b":" in field)
-        contig = fields.get(b"SN", b"").decode("utf-8", "replace")
-        length = int(fields.get(b"LN", b"0"))
-        expected = self.reference_lengths.get(contig)
-        if expected is None:
-            raise IngestError(
-                f"{self.name}: {self.file_type} header names contig {contig!r} (length {length:,}) "
-                "which is not in the reference"
-            )
-        # htslib decodes a CRAM by name and per-slice MD5 and only warns about @SQ lengths;
-        # htsjdk writes CRAMs whose LN differs from their reference (xx#large_aux_java.cram),
-        # so the length is enforced for BAM only.
-        if expected != length and self.file_type != "CRAM":
-            raise IngestError(
-                f"{self.name}: contig {contig!r} has length {length:,} in the {self.file_type} header "
-                f"but {expected:,} in the reference"
-            )
+        check_header_line(self.name, self.file_type, line, self.reference_lengths)
 
     def _end_header(self, rest: bytes) -> None:
         if rest:

@@ -18,9 +18,29 @@ from genomics_data import (
     write_sam,
 )
 
-from seqstore.genomics import IngestError, ingest_alignment
+from seqstore.genomics import IngestError, ingest_alignment, native
 
 CE_FA = HTSLIB_TESTDATA / "ce.fa"
+
+
+@pytest.fixture(autouse=True, params=["native", "samtools"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs on both BAM paths: the C helper (one decode) and the samtools children.
+
+    CRAM always takes the samtools path; its tests run twice to show the switch changes nothing
+    for it."""
+    if request.param == "native":
+        if not native.available():
+            # The helper is optional only where nothing can compile it; here something can.
+            assert shutil.which("cc") is None and shutil.which("gcc") is None, (
+                "the C helper seqstore/genomics/_htscan was not built or cannot load; "
+                "reinstall with `pip install -e .` and read the compiler's output"
+            )
+            pytest.skip("no C compiler on this machine: the C helper could not be built")
+        monkeypatch.setenv(native.SWITCH, "1")
+    else:
+        monkeypatch.setenv(native.SWITCH, "0")
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +88,17 @@ def test_bam_counts_etag_and_index(
             1 for line in pysam.view(str(data["bam"])).splitlines() if "\tchr1\t" in line
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["source1.bam.bai"]  # no logs left behind
+
+
+def test_bai_is_the_one_samtools_index_writes(data: dict[str, Path], tmp_path: Path) -> None:
+    bam = sam_to_bam(HTSLIB_TESTDATA / "ce#1000.sam", tmp_path / "ce.bam")
+    for source in (data["bam"], bam, HTSLIB_TESTDATA / "range.bam"):
+        work = tmp_path / f"work-{source.stem}"
+        work.mkdir()
+        result = ingest_alignment(source, "BAM", "MD5up", work)
+        assert result.index_path is not None
+        pysam.index(str(source), str(tmp_path / "samtools.bai"))
+        assert result.index_path.read_bytes() == (tmp_path / "samtools.bai").read_bytes()
 
 
 def test_bam_without_reference_is_accepted(data: dict[str, Path], tmp_path: Path) -> None:
