@@ -122,6 +122,19 @@ def test_ranges_assembly_and_local_copies(blobs: BlobStore, tmp_path: Path) -> N
     assert blobs.children("a") == ["b", "c"]
 
 
+def test_s3_parts_carry_crc32_checksums_the_server_combines(s3_credentials: None, tmp_path: Path) -> None:
+    # As boto3's upload_file does: a CRC32 per part, combined at completion, so the server
+    # neither trusts unchecked bytes nor hashes every byte of the object again.
+    store = s3_store(tmp_path)
+    writer = store.writer("uploads/u/SOURCE1/00001")
+    writer.write(os.urandom(WRITE_PART * 2 + 1))
+    writer.commit()
+    head = store.client.head_object(
+        Bucket=store.bucket, Key=store.object_key("uploads/u/SOURCE1/00001"), ChecksumMode="ENABLED"
+    )
+    assert head.get("ChecksumCRC32") and "ChecksumCRC64NVME" not in head
+
+
 def test_moves_are_repeatable_and_deletes_remove_everything_under_a_prefix(blobs: BlobStore) -> None:
     writer = blobs.writer("rs/1/file.bam")
     writer.write(b"bam bytes")
