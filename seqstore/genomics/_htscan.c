@@ -1,5 +1,6 @@
-/* One pass over a BAM for ingestion: the records as SAM text (what `samtools view FILE` prints,
- * for the ETag), the primary read and base counts, and the BAI, all from a single decode.
+/* One pass over a BAM or CRAM for ingestion: the records as SAM text (what `samtools view FILE`
+ * prints, for the ETag), the primary read and base counts, and a BAM's BAI, all from a single
+ * decode (a CRAM's CRAI comes from its container headers: build_index).
  *
  * htslib is the one pysam ships: this module is compiled against pysam's htslib headers and
  * finds the functions in pysam's libchtslib at run time (load()), so it links against nothing
@@ -8,11 +9,14 @@
  *
  * Python API (see seqstore/genomics/native.py):
  *   load(library_path)  -> None            resolve the htslib functions; OSError if impossible
- *   Scanner(path, index_path or None, threads, unmapped_only)
+ *   Scanner(path, index_path or None, threads, unmapped_only, reference=None)
+ *                        a BAM (indexed here when index_path is given) or a CRAM (decoded with
+ *                        reference; its CRAI comes from build_index)
  *     .header            bytes, the SAM header text
  *     .read(min_size)    bytes of SAM text (whole records, >= min_size unless at the end); b"" at the end
  *     .finish()          writes the index (if any); call after read() returned b""
  *     .records, .reads, .bases   every record; primary ones; bases of primary ones
+ *   build_index(path, index_path) -> int   sam_index_build's status, without the GIL
  *   ScanError(code, ...) codes: "open", "header", "read", "index", "mapped" (record, qname, contig, pos, flag)
  */
 #define PY_SSIZE_T_CLEAN
@@ -32,6 +36,8 @@ static struct {
     FN(hts_open);
     FN(hts_close);
     FN(hts_set_threads);
+    FN(hts_set_fai_filename);
+    FN(sam_index_build3);
     FN(sam_hdr_read);
     FN(sam_hdr_destroy);
     FN(sam_hdr_str);
@@ -72,6 +78,8 @@ static PyObject *load(PyObject *module, PyObject *arg) {
     RESOLVE(hts_open);
     RESOLVE(hts_close);
     RESOLVE(hts_set_threads);
+    RESOLVE(hts_set_fai_filename);
+    RESOLVE(sam_index_build3);
     RESOLVE(sam_hdr_read);
     RESOLVE(sam_hdr_destroy);
     RESOLVE(sam_hdr_str);
@@ -152,14 +160,16 @@ static void scanner_dealloc(Scanner *self) {
 static uint64_t tell(Scanner *self) { return bgzf_tell(self->fp->fp.bgzf); }
 
 static int scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
-    static char *keywords[] = {"path", "index_path", "threads", "unmapped_only", NULL};
-    PyObject *path_object, *index_object;
+    static char *keywords[] = {"path", "index_path", "threads", "unmapped_only", "reference", NULL};
+    PyObject *path_object, *index_object, *reference_object = NULL;
     int threads = 0, unmapped_only = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&O|ip", keywords, PyUnicode_FSConverter, &path_object,
-                                     &index_object, &threads, &unmapped_only))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&O|ipO&", keywords, PyUnicode_FSConverter, &path_object,
+                                     &index_object, &threads, &unmapped_only, PyUnicode_FSConverter,
+                                     &reference_object))
         return -1;
     if (!H.loaded) {
         Py_DECREF(path_object);
+        Py_XDECREF(reference_object);
         PyErr_SetString(PyExc_RuntimeError, "call load() with the path of htslib first");
         return -1;
     }
@@ -171,6 +181,7 @@ static int scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
         PyObject *index_bytes;
         if (!PyUnicode_FSConverter(index_object, &index_bytes)) {
             Py_DECREF(path_object);
+            Py_XDECREF(reference_object);
             return -1;
         }
         const char *text = PyBytes_AS_STRING(index_bytes);
@@ -180,25 +191,39 @@ static int scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
         Py_DECREF(index_bytes);
         if (self->index_path == NULL) {
             Py_DECREF(path_object);
+            Py_XDECREF(reference_object);
             PyErr_NoMemory();
             return -1;
         }
     }
     const char *path = PyBytes_AS_STRING(path_object);
+    const char *reference = reference_object != NULL ? PyBytes_AS_STRING(reference_object) : NULL;
+    int usable = 0;
     Py_BEGIN_ALLOW_THREADS
     self->fp = H.hts_open(path, "rb");
-    if (self->fp != NULL && threads > 0) H.hts_set_threads(self->fp, threads);
-    if (self->fp != NULL) self->header = H.sam_hdr_read(self->fp);
+    if (self->fp != NULL) {
+        enum htsExactFormat format = self->fp->format.format;
+        /* A BAM is indexed here, record by record; a CRAM's index is built apart (build_index). */
+        usable = (format == bam && self->fp->format.compression == bgzf) ||
+                 (format == cram && self->index_path == NULL);
+        if (usable && format == cram && reference != NULL) usable = H.hts_set_fai_filename(self->fp, reference) == 0;
+        if (usable && threads > 0) H.hts_set_threads(self->fp, threads);
+        if (usable) self->header = H.sam_hdr_read(self->fp);
+    }
     Py_END_ALLOW_THREADS
-    if (self->fp == NULL || self->fp->format.format != bam || self->fp->format.compression != bgzf) {
-        PyErr_SetObject(ScanError, Py_BuildValue("(ss)", "open", self->fp == NULL ? "htslib cannot open the file"
-                                                                         : "the file is not a BGZF-compressed BAM"));
+    Py_XDECREF(reference_object);
+    if (!usable) {
+        PyErr_SetObject(ScanError,
+                        Py_BuildValue("(ss)", "open",
+                                      self->fp == NULL ? "htslib cannot open the file"
+                                                       : "the file is not a BGZF-compressed BAM, nor a CRAM "
+                                                         "(without index_path) whose reference could be set"));
         Py_DECREF(path_object);
         return -1;
     }
     Py_DECREF(path_object);
     if (self->header == NULL) {
-        PyErr_SetObject(ScanError, Py_BuildValue("(ss)", "header", "htslib cannot read the BAM header"));
+        PyErr_SetObject(ScanError, Py_BuildValue("(ss)", "header", "htslib cannot read the header"));
         return -1;
     }
     self->record = H.bam_init1();
@@ -378,8 +403,30 @@ static PyTypeObject ScannerType = {
     .tp_getset = scanner_getset,
 };
 
+static PyObject *build_index(PyObject *module, PyObject *args) {
+    PyObject *path_object, *index_object;
+    if (!PyArg_ParseTuple(args, "O&O&", PyUnicode_FSConverter, &path_object, PyUnicode_FSConverter, &index_object))
+        return NULL;
+    if (!H.loaded) {
+        Py_DECREF(path_object);
+        Py_DECREF(index_object);
+        PyErr_SetString(PyExc_RuntimeError, "call load() with the path of htslib first");
+        return NULL;
+    }
+    int status;
+    const char *path = PyBytes_AS_STRING(path_object), *index_path = PyBytes_AS_STRING(index_object);
+    Py_BEGIN_ALLOW_THREADS
+    status = H.sam_index_build3(path, index_path, 0, 0);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(path_object);
+    Py_DECREF(index_object);
+    return PyLong_FromLong(status);
+}
+
 static PyMethodDef module_methods[] = {
     {"load", load, METH_O, "resolve the htslib functions from the shared library at this path"},
+    {"build_index", build_index, METH_VARARGS,
+     "build_index(path, index_path) -> sam_index_build's status (0: written); for CRAM (CRAI), without the GIL"},
     {NULL, NULL, 0, NULL},
 };
 

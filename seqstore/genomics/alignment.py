@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,7 @@ from . import native
 from .errors import IngestError, show_bytes
 from .htslib import child_environment, describe_failure, read_log, run_samtools, start_samtools
 from .results import ReadSetIngest
-from .streams import BAM_MAGIC, BGZF_EOF, CHUNK_SIZE, ChunkHasher, Sniffed, hash_factory, sniff
+from .streams import BAM_MAGIC, BGZF_EOF, CHUNK_SIZE, CRAM3_EOF, ChunkHasher, Sniffed, hash_factory, sniff
 
 FILE_TYPES = ("BAM", "UBAM", "CRAM")
 SECONDARY_OR_SUPPLEMENTARY = 0x100 | 0x800
@@ -47,6 +48,7 @@ def ingest_alignment(
     _require_declared_type(name, file_type, source1, sniff(name, source1))
 
     reference_lengths: dict[str, int] | None = None
+    cram_reference: Path | None = None
     view_args = ["--no-PG", "-h"]
     if file_type == "CRAM" and reference_fasta is None:
         raise IngestError(
@@ -57,21 +59,29 @@ def ingest_alignment(
         indexed_reference = _indexed_reference(Path(reference_fasta), work_dir)
         reference_lengths = _read_fai(indexed_reference.with_name(indexed_reference.name + ".fai"))
         if file_type == "CRAM":
+            cram_reference = indexed_reference
             view_args += ["-T", str(indexed_reference)]
 
     index_path = None
     if file_type != "UBAM":
         index_path = work_dir / (f"{name}.bam.bai" if file_type == "BAM" else f"{name}.cram.crai")
 
-    if file_type != "CRAM" and native.available():
-        read_count, base_count, digest = _scan_bam(
-            name, file_type, source1, family, work_dir, reference_lengths, index_path
+    if native.available():
+        read_count, base_count, digest = _scan(
+            name,
+            file_type,
+            source1,
+            family,
+            work_dir,
+            reference_lengths,
+            index_path,
+            cram_reference,
         )
         return ReadSetIngest(
             read_count=read_count,
             base_count=base_count,
             etags={name: digest},
-            etag_algorithm=f"BAM_{family}",
+            etag_algorithm=f"{'CRAM' if file_type == 'CRAM' else 'BAM'}_{family}",
             alignment="UNALIGNED" if file_type == "UBAM" else "ALIGNED",
             index_path=index_path,
             stored_paths={name: source1},
@@ -128,7 +138,7 @@ def ingest_alignment(
     )
 
 
-def _scan_bam(
+def _scan(
     name: str,
     file_type: str,
     source1: Path,
@@ -136,13 +146,20 @@ def _scan_bam(
     work_dir: Path,
     reference_lengths: dict[str, int] | None,
     index_path: Path | None,
+    cram_reference: Path | None,
 ) -> tuple[int, int, str]:
-    """Reads a BAM or uBAM once with the C helper; returns (reads, bases, digest)."""
+    """Reads a BAM, uBAM or CRAM once with the C helper; returns (reads, bases, digest)."""
     log_path = work_dir / f"{name}.scan.log"
     try:
         try:
-            scan = native.scan_bam(
-                source1, family, index_path, file_type == "UBAM", log_path, child_environment(work_dir)
+            scan = native.scan(
+                source1,
+                family,
+                index_path,
+                log_path,
+                child_environment(work_dir),
+                unmapped_only=file_type == "UBAM",
+                cram_reference=cram_reference,
             )
         except native.ScanFailure as failure:
             if failure.header is not None:
@@ -187,6 +204,13 @@ def _require_declared_type(name: str, file_type: str, path: Path, sniffed: Sniff
     if file_type == "CRAM":
         if sniffed.container != "cram":
             raise IngestError(f"{name}: declared CRAM but this looks like {sniffed.describe()}")
+        if sniffed.head[4:5] == b"\x03":  # major version 3: a fixed end-of-file container
+            with open(path, "rb") as handle:
+                handle.seek(-min(len(CRAM3_EOF), os.fstat(handle.fileno()).st_size), 2)
+                if handle.read() != CRAM3_EOF:
+                    raise IngestError(
+                        f"{name}: CRAM is truncated (the CRAM end-of-file container is missing); upload it again"
+                    )
         return
     if sniffed.container == "gzip" and sniffed.head.startswith(BAM_MAGIC):
         raise IngestError(

@@ -120,6 +120,7 @@ KNOWN_PROBLEMS: list[tuple[tuple[str, ...], str]] = [
     (
         (
             "CRC32 checksum mismatch",
+            "CRC32 failure",
             "Invalid BGZF header",
             "inflate failed",
             "bgzf_uncompress",

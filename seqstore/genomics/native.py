@@ -1,11 +1,12 @@
-"""One decode of a BAM for ingestion, through the C helper ``_htscan`` on pysam's htslib.
+"""One decode of a BAM or CRAM for ingestion, through the C helper ``_htscan`` on pysam's htslib.
 
 The helper reads each record once and gives back, from that single decode, the SAM text that
 `samtools view FILE` prints (hashed here, in another thread, for the ETag), the primary read and
-base counts, and the BAI, the same bytes `samtools index` writes. The other path (two samtools
-children and counting in Python, in ``alignment.py``) decodes the file twice and parses the text
-again; it stays for CRAM, and for BAM where the helper was not built (no C compiler at install
-time) or ``SEQSTORE_NATIVE_HTSLIB=0`` turns it off.
+base counts, and for a BAM the BAI, the same bytes `samtools index` writes (a CRAM's CRAI is
+built after the scan, from its container headers). The other path (two samtools children and
+counting in Python, in ``alignment.py``) decodes a BAM twice and parses the text again; it
+stays where the helper was not built (no C compiler at install time) or
+``SEQSTORE_NATIVE_HTSLIB=0`` turns it off.
 
 The scan runs in a child process (``main``), as samtools did: a
 file that crashes htslib takes down the child, not the server, and htslib's messages go to the
@@ -78,19 +79,22 @@ def _loadable() -> bool:
 
 
 def available() -> bool:
-    """True when BAM and uBAM ingestion can use the helper (built, loadable, not switched off)."""
+    """True when ingestion can use the helper (built, loadable, not switched off)."""
     return os.environ.get(SWITCH, "1") != "0" and _loadable()
 
 
-def scan_bam(
+def scan(
     path: Path,
     family: str,
     index_path: Path | None,
-    unmapped_only: bool,
     log_path: Path,
     env: dict[str, str],
+    *,
+    unmapped_only: bool = False,
+    cram_reference: Path | None = None,
 ) -> ScanResult:
-    """Scans ``path`` in a child process; raises ScanFailure (with the child's stderr) if it
+    """Scans a BAM, or a CRAM when ``cram_reference`` is given, in a child process, writing its
+    BAI or CRAI to ``index_path``. Raises ScanFailure (with the child's stderr) if the scan
     stopped, with code "crash" if the child died."""
     library = htslib_library()
     assert library is not None
@@ -103,6 +107,7 @@ def scan_bam(
         family,
         str(index_path) if index_path is not None else "",
         "1" if unmapped_only else "0",
+        str(cram_reference) if cram_reference is not None else "",
     ]
     with open(log_path, "wb") as log:
         child = subprocess.run(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env)
@@ -123,15 +128,21 @@ def _read_text(path: Path, limit: int = 16384) -> str:
         return handle.read().decode("utf-8", "replace")
 
 
-def _child(library: str, path: str, family: str, index_path: str, unmapped_only: str) -> dict[str, object]:
-    """Runs in the child: scans, hashes the SAM text beside the scan, returns the answer."""
+def _child(
+    library: str, path: str, family: str, index_path: str, unmapped_only: str, cram_reference: str
+) -> dict[str, object]:
+    """Runs in the child: scans, hashes the SAM text beside the scan, then for a CRAM builds its
+    CRAI (from container headers only: milliseconds), and returns the answer."""
     from . import _htscan  # type: ignore[attr-defined]
     from .streams import CHUNK_SIZE, ChunkHasher, hash_factory
 
     _htscan.load(library)
     answer: dict[str, object] = {}
     try:
-        scanner = _htscan.Scanner(path, index_path or None, 0, unmapped_only == "1")
+        if cram_reference:
+            scanner = _htscan.Scanner(path, None, 0, False, cram_reference)
+        else:
+            scanner = _htscan.Scanner(path, index_path or None, 0, unmapped_only == "1")
         answer["header"] = scanner.header.decode("utf-8", "replace")
         with ChunkHasher(hash_factory(family)) as hasher:
             while chunk := scanner.read(CHUNK_SIZE):
@@ -141,6 +152,11 @@ def _child(library: str, path: str, family: str, index_path: str, unmapped_only:
     except _htscan.ScanError as error:
         answer["error"] = [_jsonable(value) for value in error.args]
         return answer
+    if cram_reference and index_path:
+        status = _htscan.build_index(path, index_path)
+        if status != 0:
+            answer["error"] = ["index", status]
+            return answer
     answer.update(records=scanner.records, reads=scanner.reads, bases=scanner.bases)
     return answer
 
@@ -151,4 +167,4 @@ def _jsonable(value: object) -> object:
 
 def main() -> None:
     """The child's entry point: arguments as ``scan_bam`` passes them, the answer as JSON."""
-    sys.stdout.write(json.dumps(_child(*sys.argv[1:6])))
+    sys.stdout.write(json.dumps(_child(*sys.argv[1:7])))

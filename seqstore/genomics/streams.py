@@ -29,6 +29,8 @@ CRAM_MAGIC = b"CRAM"
 BAM_MAGIC = b"BAM\x01"
 # The 28-byte empty block every complete BGZF file (BAM, bgzip) ends with.
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+# The 38-byte end-of-file container every complete CRAM 3.x file ends with (CRAM spec §9).
+CRAM3_EOF = bytes.fromhex("0f000000ffffffff0fe0454f4600000000010005bdd94f0001000606010001000100ee63014b")
 
 # Compressions people upload by mistake, named so the error says what to do.
 _OTHER_COMPRESSIONS = {

@@ -210,6 +210,28 @@ def test_truncated_bam(tmp_path: Path) -> None:
     expect_error(r"^source1: BAM is truncated", write(tmp_path / "noeof.bam", whole[:-28]), "BAM", tmp_path)
 
 
+def test_truncated_and_corrupted_cram(data: dict[str, Path], tmp_path: Path) -> None:
+    whole = data["cram"].read_bytes()
+    for cut in (whole[: len(whole) // 2], whole[:-38]):
+        expect_error(
+            r"^source1: CRAM is truncated \(the CRAM end-of-file container is missing\); upload it again$",
+            write(tmp_path / "cut.cram", cut),
+            "CRAM",
+            tmp_path,
+            data["reference"],
+        )
+    corrupt = bytearray(whole)
+    corrupt[len(whole) // 2 : len(whole) // 2 + 8] = b"\xff" * 8
+    expect_error(
+        r"^source1 \(CRAM\): the file is (truncated or )?corrupt",
+        write(tmp_path / "corrupt.cram", bytes(corrupt)),
+        "CRAM",
+        tmp_path,
+        data["reference"],
+    )
+    assert not (tmp_path / "source1.cram.crai").exists()
+
+
 def test_declared_type_does_not_match_content(data: dict[str, Path], tmp_path: Path) -> None:
     text = write(tmp_path / "notes.bam", b"just some notes\n")
     expect_error(
