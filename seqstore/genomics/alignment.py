@@ -1,11 +1,14 @@
 """BAM, uBAM and CRAM read sets: check the type, count reads and bases, compute the ETag, build
 the index.
 
-The ETag covers the records exactly as `samtools view FILE` prints them. samtools (pysam's, in
-a child process) writes that text into a pipe; this thread reads it in 1 MiB chunks, a
-ChunkHasher hashes the record bytes beside it, and the same text gives the counts (FLAG and SEQ
-columns), so the file is decoded once for both. The BAI/CRAI is built by a second child at the
-same time.
+The ETag covers the records exactly as `samtools view FILE` prints them. Where the C helper was
+built (``native.available()``), one child process decodes each record once and gives the SAM
+text (hashed beside the decoding), the counts and the BAI (a CRAM's CRAI comes from its
+container headers). Otherwise samtools (pysam's, in a child process) writes that text into a
+pipe; this thread reads it in 1 MiB chunks, a ChunkHasher hashes the record bytes beside it, and
+the same text gives the counts (FLAG and SEQ columns); the BAI/CRAI is built by a second child at
+the same time. Both paths give the same answers and the same error messages (the tests run every
+case on both).
 """
 
 from __future__ import annotations
