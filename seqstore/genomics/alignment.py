@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import subprocess
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from .errors import IngestError, show_bytes
 from .htslib import child_environment, describe_failure, read_log, run_samtools, start_samtools
 from .results import ReadSetIngest
 from .streams import BAM_MAGIC, BGZF_EOF, CHUNK_SIZE, CRAM3_EOF, ChunkHasher, Sniffed, hash_factory, sniff
+
+log = logging.getLogger("seqstore.ingest")
 
 FILE_TYPES = ("BAM", "UBAM", "CRAM")
 SECONDARY_OR_SUPPLEMENTARY = 0x100 | 0x800
@@ -197,8 +200,20 @@ def _scan_failure_message(name: str, file_type: str, failure: native.ScanFailure
             f"{name}: declared UBAM but record {record:,} ({show_bytes(qname.encode())}) is aligned to "
             f"{contig}:{position:,} (flag {flag}); upload aligned reads as BAM or CRAM"
         )
-    if failure.code == "crash" and not failure.log.strip():
-        return f"{name} ({file_type}): htslib could not read it (the reader stopped: {failure.details[0]})"
+    if failure.code == "crash":
+        # htslib's own errors say what is wrong with the file; anything else (a crash, a Python
+        # error in the child) is for the operator's log, not the read set's statusMessage.
+        log.warning(
+            "%s (%s): the scanning child ended with %s: %s",
+            name,
+            file_type,
+            failure.details[0],
+            failure.log[-4000:],
+        )
+        if "[E::" not in failure.log:
+            return (
+                f"{name} ({file_type}): htslib could not read it (the reader stopped: {failure.details[0]})"
+            )
     return f"{name} ({file_type}): {describe_failure(failure.log)}"
 
 
