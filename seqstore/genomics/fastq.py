@@ -33,6 +33,15 @@ from .streams import CHUNK_SIZE, ChunkHasher, Sniffed, hash_factory, open_conten
 SEQUENCE_CHARACTERS = b"ACGTURYSWKMBDHVN" + b"acgturyswkmbdhvn" + b".-"
 QUALITY_CHARACTERS = bytes(range(33, 127))  # Phred+33, '!' to '~'
 
+# The common case of the record checks in C (_fastqscan.c), where it was built at install;
+# SEQSTORE_NATIVE_FASTQ=0 leaves every check to Python (the tests run both).
+_fast: Any = None
+if os.environ.get("SEQSTORE_NATIVE_FASTQ", "1") != "0":
+    try:
+        from . import _fastqscan as _fast  # type: ignore[attr-defined,no-redef]
+    except ImportError:
+        _fast = None
+
 # Level 1 keeps gzip-compressing a plain upload from being the slowest part of ingestion.
 PLAIN_UPLOAD_COMPRESS_LEVEL = 1
 
@@ -298,6 +307,18 @@ class _FastqChecker:
     def feed(self, chunk: bytes) -> bool:
         """Checks every complete record now available; returns False if none was complete."""
         buffer = self._rest + chunk if self._rest else chunk
+        if self._wrapped is None and _fast is not None:
+            # Plain four-line records in C; from the first record it refuses (or none left),
+            # the checks below take over and say what is wrong.
+            consumed, records, bases, names, stopped = _fast.scan(buffer, self._collect_names)
+            self.records += records
+            self.bases += bases
+            if names:
+                self._names.append(names)
+            if not stopped:
+                self._rest = buffer[consumed:]
+                return consumed > 0
+            buffer = buffer[consumed:]
         lines = buffer.split(b"\n")
         if self._wrapped is not None:
             # Blank lines may only end the file, so hold them back until more text follows.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 from pathlib import Path
 
 import pysam
@@ -18,7 +19,24 @@ from genomics_data import (
     write_gzip,
 )
 
-from seqstore.genomics import IngestError, ingest_fastq
+from seqstore.genomics import IngestError, fastq, ingest_fastq
+
+
+@pytest.fixture(autouse=True, params=["native", "python"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with the record checks' C fast path and with Python alone (the source2
+    child of a pair reads the same switch)."""
+    if request.param == "native":
+        if fastq._fast is None:
+            assert shutil.which("cc") is None and shutil.which("gcc") is None, (
+                "seqstore/genomics/_fastqscan was not built; reinstall with `pip install -e .`"
+            )
+            pytest.skip("no C compiler on this machine: the C fast path could not be built")
+        monkeypatch.setenv("SEQSTORE_NATIVE_FASTQ", "1")
+    else:
+        monkeypatch.setenv("SEQSTORE_NATIVE_FASTQ", "0")
+        monkeypatch.setattr(fastq, "_fast", None)
+    return str(request.param)
 
 FASTQ_DIR = HTSLIB_TESTDATA / "fastq"
 
@@ -252,3 +270,4 @@ def test_binary_junk_and_other_compressions(tmp_path: Path) -> None:
     expect_error(
         r"^source1: gzip (data is corrupt|stream is truncated)", write(tmp_path / "bad.gz", bytes(corrupt))
     )
+

@@ -1,16 +1,18 @@
-"""The C helper for BAM and CRAM ingestion (seqstore/genomics/native.py): built where it can be,
-and a scanning child that dies fails the read set with a sentence, not a traceback. Its answers
-are checked against samtools by every test of test_genomics_alignment.py, run on both paths."""
+"""The C helpers: for BAM and CRAM (seqstore/genomics/native.py), built where it can be, and a
+scanning child that dies fails the read set with a sentence, not a traceback (its answers are
+checked against samtools by every test of test_genomics_alignment.py, run on both paths); for
+FASTQ, the fast path of the record checks decides exactly what Python decides."""
 
 from __future__ import annotations
 
+import random
 import shutil
 from pathlib import Path
 
 import pytest
 from genomics_data import HTSLIB_TESTDATA, sam_to_bam
 
-from seqstore.genomics import IngestError, ingest_alignment, native
+from seqstore.genomics import IngestError, fastq, ingest_alignment, native
 
 
 def test_the_helper_is_built_wherever_a_compiler_is() -> None:
@@ -38,3 +40,81 @@ def test_a_scanner_that_dies_fails_the_read_set_readably(
         "source1 (BAM): htslib could not read it (the reader stopped: exit status 1)"
     )
     assert list(work.iterdir()) == []  # no index, no log left behind
+
+
+# --- the C fast path and Python agree ------------------------------------------------------------
+
+
+def _random_fastq(rng: random.Random) -> bytes:
+    """A small FASTQ with the oddities the checks must agree on: mate suffixes, comments,
+    tabs, Windows line ends, wrapped records, and one random corruption."""
+    records = []
+    for number in range(rng.randint(1, 12)):
+        length = rng.randint(0, 12)
+        sequence = "".join(rng.choice("ACGTNacgtn.-RY") for _ in range(length))
+        quality = "".join(chr(rng.randint(33, 126)) for _ in range(length))
+        name = f"@r{number}" + rng.choice(["", "/1", "/2", "/2/1", " comment", "\tx", "/1 c"])
+        separator = rng.choice(["+", "+", "+" + name[1:]])
+        if length > 3 and rng.random() < 0.15:  # wrapped over two lines
+            cut = rng.randint(1, length - 1)
+            sequence = sequence[:cut] + "\n" + sequence[cut:]
+            quality = quality[:cut] + "\n" + quality[cut:]
+        records.append(f"{name}\n{sequence}\n{separator}\n{quality}\n")
+    text = "".join(records)
+    if rng.random() < 0.2:
+        text = text.replace("\n", "\r\n")
+    if rng.random() < 0.7 and text:
+        position = rng.randrange(len(text))
+        corruption = rng.choice(["delete", "insert", "replace", "cut", "blank"])
+        junk = rng.choice(["\r", "\n", "@", "+", "x", " ", "\t", "\x7f", "é"])
+        if corruption == "delete":
+            text = text[:position] + text[position + 1 :]
+        elif corruption == "insert":
+            text = text[:position] + junk + text[position:]
+        elif corruption == "replace":
+            text = text[:position] + junk + text[position + 1 :]
+        elif corruption == "cut":
+            text = text[:position]
+        else:
+            text = text + "\n" * rng.randint(1, 3)
+    return text.encode("utf-8")
+
+
+def _check_with(checker_module: object, data: bytes, chunks: list[int]) -> tuple[object, ...]:
+    original = fastq._fast
+    fastq._fast = checker_module
+    try:
+        checker = fastq._FastqChecker("source1", collect_names=True)
+        names: list[bytes] = []
+        position = 0
+        try:
+            for size in chunks:
+                checker.feed(data[position : position + size])
+                names += checker.take_names()
+                position += size
+            checker.feed(data[position:])
+            checker.finish()
+            names += checker.take_names()
+        except IngestError as error:
+            return ("error", str(error))
+        return ("ok", checker.records, checker.bases, b"".join(names))
+    finally:
+        fastq._fast = original
+
+
+def test_the_c_fast_path_agrees_with_python_on_odd_and_broken_fastq() -> None:
+    if fastq._fast is None:
+        assert shutil.which("cc") is None and shutil.which("gcc") is None, (
+            "seqstore/genomics/_fastqscan was not built; reinstall with `pip install -e .`"
+        )
+        pytest.skip("no C compiler on this machine: the C fast path could not be built")
+    fast = fastq._fast
+    rng = random.Random(20261124)
+    outcomes = set()
+    for _ in range(3000):
+        data = _random_fastq(rng)
+        chunks = [rng.randint(1, 40) for _ in range(rng.randint(0, 6))]
+        expected = _check_with(None, data, chunks)
+        assert _check_with(fast, data, chunks) == expected, data
+        outcomes.add(expected[0] if expected[0] == "ok" else str(expected[1]).split(": ", 2)[-1][:25])
+    assert "ok" in outcomes and len(outcomes) > 8  # both clean files and many kinds of error
