@@ -131,7 +131,7 @@ typedef struct {
     int failure_value; /* htslib's return code */
 } Scanner;
 
-enum { FAIL_NONE, FAIL_READ, FAIL_INDEX, FAIL_MAPPED, FAIL_MEMORY };
+enum { FAIL_NONE, FAIL_READ, FAIL_INDEX, FAIL_MAPPED, FAIL_FORMAT, FAIL_MEMORY };
 
 static void scanner_release(Scanner *self) {
     if (self->index != NULL) H.hts_idx_destroy(self->index);
@@ -287,7 +287,11 @@ static void fill(Scanner *self, size_t min_size) {
             self->reads++;
             self->bases += (unsigned long long)b->core.l_qseq;
         }
-        if (H.sam_format1(self->header, b, &self->line) < 0 || reserve(self, self->line.l + 1) < 0) {
+        if (H.sam_format1(self->header, b, &self->line) < 0) {
+            self->failure = FAIL_FORMAT; /* e.g. corrupt aux data: htslib says which on stderr */
+            return;
+        }
+        if (reserve(self, self->line.l + 1) < 0) {
             self->failure = FAIL_MEMORY;
             return;
         }
@@ -308,6 +312,9 @@ static PyObject *raise_failure(Scanner *self) {
         return NULL;
     case FAIL_INDEX:
         PyErr_SetObject(ScanError, Py_BuildValue("(si)", "index", self->failure_value));
+        return NULL;
+    case FAIL_FORMAT:
+        PyErr_SetObject(ScanError, Py_BuildValue("(si)", "read", -1));
         return NULL;
     case FAIL_MAPPED: {
         bam1_t *b = self->record;

@@ -8,9 +8,9 @@ counting in Python, in ``alignment.py``) decodes a BAM twice and parses the text
 stays where the helper was not built (no C compiler at install time) or
 ``SEQSTORE_NATIVE_HTSLIB=0`` turns it off.
 
-The scan runs in a child process (``main``), as samtools did: a
-file that crashes htslib takes down the child, not the server, and htslib's messages go to the
-child's stderr, where ``htslib.describe_failure`` reads them.
+The scan runs in a child process (``main``), as samtools did: a file that crashes htslib takes
+down the child, not the server, and htslib's messages go to the child's stderr, where
+``htslib.describe_failure`` reads them.
 """
 
 from __future__ import annotations

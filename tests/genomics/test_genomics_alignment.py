@@ -201,6 +201,31 @@ def test_corrupted_bgzf_block(tmp_path: Path) -> None:
     assert list(work.iterdir()) == []  # no partial index or logs
 
 
+def test_corrupt_aux_data(tmp_path: Path) -> None:
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "chr1", "LN": 1000}]}
+    plain = tmp_path / "plain.bam"
+    with pysam.AlignmentFile(str(plain), "wbu", header=header) as out:  # uncompressed BGZF
+        for number in range(5):
+            read = pysam.AlignedSegment(out.header)
+            read.query_name, read.query_sequence, read.cigarstring = f"r{number}", "ACGT", "4M"
+            read.reference_id, read.reference_start, read.mapping_quality = 0, 10 + number, 20
+            read.query_qualities = pysam.qualitystring_to_array("IIII")
+            read.set_tag("XZ", 7, value_type="C")
+            out.write(read)
+    with pysam.BGZFile(str(plain), "rb") as handle:
+        raw = bytearray(handle.read())
+    raw[raw.find(b"XZC", len(raw) // 2) + 2] = ord("Q")  # an aux type that does not exist
+    source = tmp_path / "bad-aux.bam"
+    with pysam.BGZFile(str(source), "wb") as handle:
+        handle.write(bytes(raw))
+    work = tmp_path / "work"
+    work.mkdir()
+    expect_error(
+        r"^source1 \(BAM\): htslib could not read it \(Corrupted aux data for read r1", source, "BAM", work
+    )
+    assert list(work.iterdir()) == []
+
+
 def test_truncated_bam(tmp_path: Path) -> None:
     whole = sam_to_bam(HTSLIB_TESTDATA / "ce#1000.sam", tmp_path / "ce.bam").read_bytes()
     expect_error(
