@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from conftest import S3_CREDENTIALS, shared_moto
 
-from seqstore.blobs import BlobStore, BlobStoreUnavailable
+from seqstore.blobs import BlobStore, BlobStoreUnavailable, CopySource
 from seqstore.blobs.local import LocalBlobStore
 from seqstore.blobs.s3 import WRITE_PART, S3BlobStore
 
@@ -133,6 +133,26 @@ def test_s3_parts_carry_crc32_checksums_the_server_combines(s3_credentials: None
         Bucket=store.bucket, Key=store.object_key("uploads/u/SOURCE1/00001"), ChecksumMode="ENABLED"
     )
     assert head.get("ChecksumCRC32") and "ChecksumCRC64NVME" not in head
+
+
+def test_s3_copy_in_copies_a_source_only_while_it_is_unchanged(s3_credentials: None, tmp_path: Path) -> None:
+    store = s3_store(tmp_path)
+    client = shared_moto().client()
+    bucket = f"runs-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    data = os.urandom(300_000)
+    etag = client.put_object(Bucket=bucket, Key="r1.fastq.gz", Body=data)["ETag"]
+
+    assert store.copy_in("rs/1/r1.fastq.gz", CopySource(bucket, "r1.fastq.gz", etag))
+    assert read_all(store, "rs/1/r1.fastq.gz", 0, len(data)) == data
+
+    client.put_object(Bucket=bucket, Key="r1.fastq.gz", Body=b"replaced meanwhile")
+    assert not store.copy_in("rs/2/r1.fastq.gz", CopySource(bucket, "r1.fastq.gz", etag))
+    assert not store.exists("rs/2/r1.fastq.gz")
+    assert not store.copy_in("rs/3/r1.fastq.gz", CopySource(f"{bucket}-missing", "r1.fastq.gz", etag))
+    assert not LocalBlobStore(tmp_path / "blobs", bucket="seqstore").copy_in(
+        "rs/1/r1.fastq.gz", CopySource(bucket, "r1.fastq.gz", etag)
+    )
 
 
 def test_moves_are_repeatable_and_deletes_remove_everything_under_a_prefix(blobs: BlobStore) -> None:

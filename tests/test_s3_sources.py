@@ -83,6 +83,43 @@ def test_reads_are_imported_from_s3_and_a_missing_key_fails_only_its_source(s3, 
     assert not any(p.is_file() for p in (s3_server.data_dir / "work").rglob("*"))
 
 
+def test_an_import_into_s3_blobs_on_the_same_endpoint_is_a_server_side_copy(
+    s3, s3_endpoint: str, tmp_path: Path
+) -> None:
+    # The worker reads each source once, to check it; the stored file is then copied by the S3
+    # server, not uploaded again. Only a server-side copy carries the source's user metadata.
+    server = Server(tmp_path / "data", extra_env=shared_moto().blob_env())
+    server.start()
+    try:
+        omics = make_client(server.url)
+        store_id = omics.create_sequence_store(name="s3-to-s3")["id"]
+        bucket = unique("sequencing-runs")
+        s3.create_bucket(Bucket=bucket)
+        r1, r2 = paired_fastq(30, seed=7)
+        s3.put_object(Bucket=bucket, Key="S1_R1.fastq.gz", Body=gz(r1), Metadata={"run": "42"})
+        # Plain FASTQ is stored gzip-compressed by seqstore, so this one cannot be copied.
+        s3.put_object(Bucket=bucket, Key="S1_R2.fastq", Body=r2, Metadata={"run": "42"})
+        job = import_and_wait(
+            omics,
+            store_id,
+            [fastq_source(f"s3://{bucket}/S1_R1.fastq.gz", f"s3://{bucket}/S1_R2.fastq", name="s3-copy")],
+        )
+        assert job["status"] == "COMPLETED", job
+        read_set_id = omics.list_read_sets(sequenceStoreId=store_id)["readSets"][0]["id"]
+        meta = omics.get_read_set_metadata(sequenceStoreId=store_id, id=read_set_id)
+        assert meta["status"] == "ACTIVE"
+        assert meta["etag"]["source1"] == md5(r1) and meta["etag"]["source2"] == md5(r2)
+        assert download(omics, store_id, read_set_id, "SOURCE1") == gz(r1)
+        stored = {}
+        for file in ("source1", "source2"):
+            blob_bucket, key = meta["files"][file]["s3Access"]["s3Uri"][5:].split("/", 1)
+            stored[file] = s3.head_object(Bucket=blob_bucket, Key=key)
+        assert stored["source1"]["Metadata"] == {"run": "42"}  # copied by the S3 server
+        assert stored["source2"]["Metadata"] == {}  # compressed here, so written by seqstore
+    finally:
+        server.stop()
+
+
 def test_read_sets_are_exported_to_an_s3_bucket(s3, s3_server: Server) -> None:
     omics = make_client(s3_server.url)
     store_id = omics.create_sequence_store(name="to-s3")["id"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -14,6 +15,16 @@ if TYPE_CHECKING:
 
 class BlobStoreUnavailable(Exception):
     """The configured blob store cannot be reached or used; str() says why."""
+
+
+@dataclass(frozen=True)
+class CopySource:
+    """An object of the S3 endpoint as an import read it: a server-side copy of it must find
+    the same ETag, so that what is stored is what was validated."""
+
+    bucket: str
+    key: str
+    etag: str
 
 
 class BlobWriter(Protocol):
@@ -46,6 +57,10 @@ class BlobStore(Protocol):
     def join(self, key: str, part_keys: list[str]) -> bool:
         """Make `key` the concatenation of the blobs `part_keys` inside the store, without moving
         the bytes through this process, if the store can; False when it cannot (then write it)."""
+
+    def copy_in(self, key: str, source: CopySource) -> bool:
+        """Make `key` a server-side copy of `source` (an object of the same endpoint, as it was
+        read), if the store can; False when it cannot (then write the local file)."""
 
     def assemble(self, part_keys: Iterable[str], destination: Path) -> int:
         """Write the blobs, in order, into one local file; return its size."""

@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from . import BlobStoreUnavailable
+from . import BlobStoreUnavailable, CopySource
 
 log = logging.getLogger("seqstore.blobs")
 
@@ -295,6 +295,26 @@ class S3BlobStore:
         except BaseException:
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=target, UploadId=upload_id)
             raise
+        return True
+
+    def copy_in(self, key: str, source: CopySource) -> bool:
+        """Make `key` a server-side copy of another object of this endpoint (an import source),
+        only if it still has the ETag it had when it was read; False when the server refuses
+        (another endpoint's or another account's bucket, no permission, the object changed):
+        then the caller writes its local copy instead."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.copy(
+                {"Bucket": source.bucket, "Key": source.key},
+                self.bucket,
+                self.object_key(key),
+                ExtraArgs={"CopySourceIfMatch": source.etag},
+                Config=self.transfer,
+            )
+        except (BotoCoreError, ClientError) as exc:
+            log.info("server-side copy of s3://%s/%s refused (%s); uploading it", source.bucket, source.key, exc)
+            return False
         return True
 
     # --- reading

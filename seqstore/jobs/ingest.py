@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from .. import genomics
+from ..blobs import CopySource
 from ..db import schema as t
 from ..genomics import IngestError
 from ..store.context import StoreContext
@@ -66,14 +67,17 @@ def ingest_read_set(
     names: dict[str, str] | None = None,
     parts: dict[str, list[str]] | None = None,
     on_failure: Callable[[str], str] | None = None,
+    copies: dict[str, CopySource] | None = None,
 ) -> list[StoredFile] | str:
     """Validate and analyse the local source files of a PROCESSING_UPLOAD read set and move its
     files into the blob store, under `names` (default: the direct-upload names). A source stored
     as it came whose bytes are still in the blob store as `parts` (a direct upload's) is joined
-    there instead of being written again. Returns the stored files after marking the read set
-    ACTIVE, or the failure message after marking it UPLOAD_FAILED. `on_failure(message)` runs
-    before that mark and returns the message to record, so that a client that sees
-    UPLOAD_FAILED sees the final message (and a crash before the mark redoes both)."""
+    there instead of being written again; one read from an object of the blob store's own S3
+    endpoint (`copies`, an import's) is copied there by the server. Returns the stored files
+    after marking the read set ACTIVE, or the failure message after marking it UPLOAD_FAILED.
+    `on_failure(message)` runs before that mark and returns the message to record, so that a
+    client that sees UPLOAD_FAILED sees the final message (and a crash before the mark redoes
+    both)."""
     with ctx.db.read() as connection:
         store = ctx.sequence_stores.require(connection, read_set.sequence_store_id)
     family = store.etag_algorithm_family
@@ -106,8 +110,12 @@ def ingest_read_set(
     files = []
     for file, path in paths.items():
         key = f"{prefix}/{names[file]}"
-        # Stored as uploaded, and the parts still in the blob store: join them there.
-        if parts and file in parts and path == sources.get(file) and ctx.blobs.join(key, parts[file]):
+        # Stored as uploaded: a direct upload's parts, still in the blob store, are joined there;
+        # an import's source object on the blob store's own S3 endpoint is copied by the server.
+        if path == sources.get(file) and (
+            (parts and file in parts and ctx.blobs.join(key, parts[file]))
+            or (copies and file in copies and ctx.blobs.copy_in(key, copies[file]))
+        ):
             size = path.stat().st_size
         else:
             size = ctx.blobs.put_file(key, path, move=path.is_relative_to(work_dir))

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..blobs import CopySource
 from ..blobs.s3 import split_s3_uri
 
 
@@ -27,6 +28,10 @@ def split_uri(uri: str) -> tuple[str, str]:
 class ObjectStore(Protocol):
     def fetch(self, uri: str, work_dir: Path) -> Path:
         """A local file holding the object (the object itself where it is already local)."""
+
+    def fetch_copyable(self, uri: str, work_dir: Path) -> tuple[Path, CopySource | None]:
+        """`fetch`, and the object as it was read, for a server-side copy into the blob store
+        (None where there is no such object)."""
 
     def put(self, uri: str, source: Path) -> None:
         """Write a local file to the object `uri`."""
@@ -62,6 +67,9 @@ class LocalBuckets:
             raise ObjectAccessError(f"{uri}: access denied")
         return path
 
+    def fetch_copyable(self, uri: str, work_dir: Path) -> tuple[Path, CopySource | None]:
+        return self.fetch(uri, work_dir), None
+
     def put(self, uri: str, source: Path) -> None:
         path = self._path(uri)
         try:
@@ -83,15 +91,24 @@ class S3Objects:
         self.client: Any = boto3.session.Session().client("s3", endpoint_url=endpoint_url, region_name=region)
 
     def fetch(self, uri: str, work_dir: Path) -> Path:
+        return self.fetch_copyable(uri, work_dir)[0]
+
+    def fetch_copyable(self, uri: str, work_dir: Path) -> tuple[Path, CopySource | None]:
         from botocore.exceptions import ClientError
+        from s3transfer.manager import TransferManager
 
         bucket, key = split_uri(uri)
         target = work_dir / f"{uuid.uuid4().hex}-{Path(key).name or 'object'}"
         try:
-            self.client.download_file(bucket, key, str(target))
+            # s3transfer reads every range of the object with IfMatch on the ETag it saw first;
+            # a server-side copy checked against that ETag stores the bytes validated here.
+            with TransferManager(self.client) as transfers:
+                future = transfers.download(bucket, key, str(target))
+                future.result()
         except ClientError as exc:
             raise ObjectAccessError(f"{uri}: {_s3_reason(exc)}") from None
-        return target
+        etag = getattr(future.meta, "etag", None)
+        return target, (CopySource(bucket, key, etag) if etag else None)
 
     def put(self, uri: str, source: Path) -> None:
         from boto3.exceptions import S3UploadFailedError
@@ -112,4 +129,6 @@ def _s3_reason(exc: Any) -> str:
         return "the bucket does not exist"
     if code in ("403", "AccessDenied"):
         return "access denied"
+    if code in ("412", "PreconditionFailed"):
+        return "the object changed while it was being read; start the import again"
     return f"cannot be read ({code or exc})"

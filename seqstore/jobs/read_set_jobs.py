@@ -170,15 +170,19 @@ class ImportRunner(ItemJobRunner):
         shutil.rmtree(work_dir, ignore_errors=True)
         work_dir.mkdir(parents=True)
         try:
-            paths = {
-                name: self.objects.fetch(uri, work_dir) for name, uri in source["sourceFiles"].items() if uri
+            fetched = {
+                name: self.objects.fetch_copyable(uri, work_dir)
+                for name, uri in source["sourceFiles"].items()
+                if uri
             }
         except ObjectAccessError as exc:
             with ctx.db.write() as connection:
                 ctx.read_sets.mark_failed(connection, read_set.id, str(exc))
             raise ItemFailed(str(exc)) from None
+        paths = {name: path for name, (path, _) in fetched.items()}
+        copies = {name: copy for name, (_, copy) in fetched.items() if copy is not None}
         names = imported_file_names(source["sourceFiles"], read_set.file_type)
-        outcome = ingest_read_set(ctx, read_set, paths, work_dir, names)
+        outcome = ingest_read_set(ctx, read_set, paths, work_dir, names, copies=copies)
         if isinstance(outcome, str):
             raise ItemFailed(outcome)
         return None
