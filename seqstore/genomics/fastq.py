@@ -25,6 +25,7 @@ from typing import Any
 from isal import igzip_threaded
 
 from .errors import IngestError, show_bytes
+from .htslib import python_child_environment
 from .results import ReadSetIngest
 from .streams import CHUNK_SIZE, ChunkHasher, Sniffed, hash_factory, open_content, sniff
 
@@ -104,7 +105,7 @@ def _scan_in_parallel(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
-        env=_child_environment(),
+        env=python_child_environment(),
     )
 
     def wait_for_child() -> _SourceScan:
@@ -154,14 +155,6 @@ except IngestError as error:
     report = {"error": str(error)}
 sys.stdout.write(json.dumps(report))
 """
-
-
-def _child_environment() -> dict[str, str]:
-    """Returns this process's environment with seqstore importable, however it was found here."""
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    return env
 
 
 def _check_pair(sources: dict[str, Path], scans: dict[str, _SourceScan]) -> None:

@@ -28,9 +28,19 @@ except pysam.SamtoolsError as error:
 """
 
 
-def child_environment(work_dir: Path) -> dict[str, str]:
-    """Returns the environment for htslib children: no reference downloads, no shared cache."""
+def python_child_environment() -> dict[str, str]:
+    """Returns this process's environment with seqstore importable in a child Python, however
+    it was found here (an install, or a source tree on sys.path)."""
+    package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    return env
+
+
+def child_environment(work_dir: Path) -> dict[str, str]:
+    """Returns the environment for htslib children: seqstore importable, no reference
+    downloads, no shared cache."""
+    env = python_child_environment()
     # Unset or empty REF_PATH makes htslib fetch CRAM references from the EBI over the network;
     # a path that does not exist makes a missing reference a plain error instead.
     env["REF_PATH"] = str(Path(work_dir) / "no-reference-downloads" / "%s")
