@@ -25,10 +25,8 @@ CE_FA = HTSLIB_TESTDATA / "ce.fa"
 
 @pytest.fixture(autouse=True, params=["native", "samtools"])
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test runs on both BAM paths: the C helper (one decode) and the samtools children.
-
-    CRAM always takes the samtools path; its tests run twice to show the switch changes nothing
-    for it."""
+    """Every test runs on both paths: the C helper (one decode of a BAM or CRAM) and the
+    samtools children."""
     if request.param == "native":
         if not native.available():
             # The helper is optional only where nothing can compile it; here something can.
