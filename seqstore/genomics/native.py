@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SWITCH = "SEQSTORE_NATIVE_HTSLIB"
+log = logging.getLogger("seqstore.ingest")
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,18 @@ def _loadable() -> bool:
     try:
         from . import _htscan  # type: ignore[attr-defined]
     except ImportError:
-        return False
+        return False  # not built: no C compiler at install time (the README says so)
     library = htslib_library()
     if library is None:
+        log.warning("the BAM/CRAM helper is built but pysam's htslib was not found; using samtools")
         return False
     try:
         _htscan.load(library)
-    except OSError:
+    except OSError as exc:
+        # Typically pysam was upgraded after seqstore was installed: reinstalling rebuilds it.
+        log.warning(
+            "the BAM/CRAM helper cannot be used (%s); using samtools. Reinstall seqstore to rebuild it", exc
+        )
         return False
     return True
 
