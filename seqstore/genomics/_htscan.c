@@ -176,6 +176,7 @@ static int scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
     scanner_release(self);
     self->unmapped_only = unmapped_only;
     self->done = 0;
+    self->failure = FAIL_NONE;
     self->records = self->reads = self->bases = 0;
     if (index_object != Py_None) {
         PyObject *index_bytes;
