@@ -47,7 +47,7 @@ def ingest_alignment(
     """
     if file_type not in FILE_TYPES:
         raise ValueError(f"file_type must be one of {FILE_TYPES}, not {file_type!r}")
-    factory = hash_factory(family)
+    hash_factory(family)  # an unknown family is a ValueError here, before any work
     name = "source1"
     source1 = Path(source1)
     work_dir = Path(work_dir)
@@ -55,7 +55,6 @@ def ingest_alignment(
 
     reference_lengths: dict[str, int] | None = None
     cram_reference: Path | None = None
-    view_args = ["--no-PG", "-h"]
     if file_type == "CRAM" and reference_fasta is None:
         raise IngestError(
             f"{name}: a CRAM needs its reference to be decoded; give the referenceArn of a reference "
@@ -66,34 +65,42 @@ def ingest_alignment(
         reference_lengths = _read_fai(indexed_reference.with_name(indexed_reference.name + ".fai"))
         if file_type == "CRAM":
             cram_reference = indexed_reference
-            view_args += ["-T", str(indexed_reference)]
 
     index_path = None
     if file_type != "UBAM":
         index_path = work_dir / (f"{name}.bam.bai" if file_type == "BAM" else f"{name}.cram.crai")
 
-    if native.available():
-        read_count, base_count, digest = _scan(
-            name,
-            file_type,
-            source1,
-            family,
-            work_dir,
-            reference_lengths,
-            index_path,
-            cram_reference,
-        )
-        return ReadSetIngest(
-            read_count=read_count,
-            base_count=base_count,
-            etags={name: digest},
-            etag_algorithm=f"{'CRAM' if file_type == 'CRAM' else 'BAM'}_{family}",
-            alignment="UNALIGNED" if file_type == "UBAM" else "ALIGNED",
-            index_path=index_path,
-            stored_paths={name: source1},
-        )
+    read_once = _scan if native.available() else _view_and_index
+    read_count, base_count, digest = read_once(
+        name, file_type, source1, family, work_dir, reference_lengths, index_path, cram_reference
+    )
+    return ReadSetIngest(
+        read_count=read_count,
+        base_count=base_count,
+        etags={name: digest},
+        etag_algorithm=f"{'CRAM' if file_type == 'CRAM' else 'BAM'}_{family}",
+        alignment="UNALIGNED" if file_type == "UBAM" else "ALIGNED",
+        index_path=index_path,
+        stored_paths={name: source1},
+    )
 
-    reader = _SamTextReader(name, file_type, factory, reference_lengths)
+
+def _view_and_index(
+    name: str,
+    file_type: str,
+    source1: Path,
+    family: str,
+    work_dir: Path,
+    reference_lengths: dict[str, int] | None,
+    index_path: Path | None,
+    cram_reference: Path | None,
+) -> tuple[int, int, str]:
+    """Reads a BAM, uBAM or CRAM through samtools children (view for the text, index for the
+    BAI/CRAI); returns (reads, bases, digest)."""
+    view_args = ["--no-PG", "-h"]
+    if cram_reference is not None:
+        view_args += ["-T", str(cram_reference)]
+    reader = _SamTextReader(name, file_type, hash_factory(family), reference_lengths)
     view_log = work_dir / f"{name}.view.log"
     index_log = work_dir / f"{name}.index.log"
     view = start_samtools("view", [*view_args, str(source1)], work_dir, view_log, stdout=subprocess.PIPE)
@@ -133,15 +140,7 @@ def ingest_alignment(
         view_log.unlink(missing_ok=True)
         index_log.unlink(missing_ok=True)
 
-    return ReadSetIngest(
-        read_count=reader.reads,
-        base_count=reader.bases,
-        etags={name: digest},
-        etag_algorithm=f"{'CRAM' if file_type == 'CRAM' else 'BAM'}_{family}",
-        alignment="UNALIGNED" if file_type == "UBAM" else "ALIGNED",
-        index_path=index_path,
-        stored_paths={name: source1},
-    )
+    return reader.reads, reader.bases, digest
 
 
 def _scan(

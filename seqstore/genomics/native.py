@@ -25,6 +25,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .htslib import read_log
+
 SWITCH = "SEQSTORE_NATIVE_HTSLIB"
 log = logging.getLogger("seqstore.ingest")
 
@@ -118,7 +120,7 @@ def scan(
     ]
     with open(log_path, "wb") as log:
         child = subprocess.run(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env)
-    log_text = _read_text(log_path)
+    log_text = read_log(log_path)
     if child.returncode != 0 or not child.stdout:
         status = f"signal {-child.returncode}" if child.returncode < 0 else f"exit status {child.returncode}"
         raise ScanFailure("crash", [status], None, log_text)
@@ -127,12 +129,6 @@ def scan(
         code, *details = answer["error"]
         raise ScanFailure(code, details, answer.get("header"), log_text)
     return ScanResult(**answer, log=log_text)
-
-
-def _read_text(path: Path, limit: int = 16384) -> str:
-    with open(path, "rb") as handle:
-        handle.seek(max(0, os.fstat(handle.fileno()).st_size - limit))
-        return handle.read().decode("utf-8", "replace")
 
 
 def _child(
