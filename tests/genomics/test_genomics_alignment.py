@@ -10,6 +10,7 @@ import pytest
 from genomics_data import (
     HTSLIB_TESTDATA,
     alignment_counts,
+    require_helper,
     sam_to_bam,
     sam_to_cram,
     samtools_view_digest,
@@ -28,13 +29,7 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     """Every test runs on both paths: the C helper (one decode of a BAM or CRAM) and the
     samtools children."""
     if request.param == "native":
-        if not native.available():
-            # The helper is optional only where nothing can compile it; here something can.
-            assert shutil.which("cc") is None and shutil.which("gcc") is None, (
-                "the C helper seqstore/genomics/_htscan was not built or cannot load; "
-                "reinstall with `pip install -e .` and read the compiler's output"
-            )
-            pytest.skip("no C compiler on this machine: the C helper could not be built")
+        require_helper(native.available(), "_htscan")
         monkeypatch.setenv(native.SWITCH, "1")
     else:
         monkeypatch.setenv(native.SWITCH, "0")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import shutil
 from pathlib import Path
 
 import pysam
@@ -14,6 +13,7 @@ from genomics_data import (
     fastq_records,
     fastx_counts,
     gunzip_digest,
+    require_helper,
     write,
     write_bgzf,
     write_gzip,
@@ -27,11 +27,7 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     """Every test runs with the record checks' C fast path and with Python alone (the source2
     child of a pair reads the same switch)."""
     if request.param == "native":
-        if fastq._fast is None:
-            assert shutil.which("cc") is None and shutil.which("gcc") is None, (
-                "seqstore/genomics/_fastqscan was not built; reinstall with `pip install -e .`"
-            )
-            pytest.skip("no C compiler on this machine: the C fast path could not be built")
+        require_helper(fastq._fast is not None, "_fastqscan")
         monkeypatch.setenv("SEQSTORE_NATIVE_FASTQ", "1")
     else:
         monkeypatch.setenv("SEQSTORE_NATIVE_FASTQ", "0")

@@ -6,29 +6,23 @@ FASTQ, the fast path of the record checks decides exactly what Python decides.""
 from __future__ import annotations
 
 import random
-import shutil
 from pathlib import Path
 
 import pytest
-from genomics_data import HTSLIB_TESTDATA, sam_to_bam
+from genomics_data import HTSLIB_TESTDATA, require_helper, sam_to_bam
 
 from seqstore.genomics import IngestError, fastq, ingest_alignment, native
 
 
-def test_the_helper_is_built_wherever_a_compiler_is() -> None:
-    if shutil.which("cc") is None and shutil.which("gcc") is None:
-        pytest.skip("no C compiler on this machine: the helper is optional there")
-    assert native.available(), (
-        "seqstore/genomics/_htscan was not built or cannot load htslib; reinstall with "
-        "`pip install -e .` and read the compiler's output"
-    )
+def test_the_helpers_are_built_wherever_a_compiler_is() -> None:
+    require_helper(native.available(), "_htscan")
+    require_helper(fastq._fast is not None, "_fastqscan")
 
 
 def test_a_scanner_that_dies_fails_the_read_set_readably(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not native.available():
-        pytest.fail("the C helper is not available (see the test above)")
+    require_helper(native.available(), "_htscan")
     bam = sam_to_bam(HTSLIB_TESTDATA / "ce#1000.sam", tmp_path / "ce.bam")
     work = tmp_path / "work"
     work.mkdir()
@@ -103,11 +97,7 @@ def _check_with(checker_module: object, data: bytes, chunks: list[int]) -> tuple
 
 
 def test_the_c_fast_path_agrees_with_python_on_odd_and_broken_fastq() -> None:
-    if fastq._fast is None:
-        assert shutil.which("cc") is None and shutil.which("gcc") is None, (
-            "seqstore/genomics/_fastqscan was not built; reinstall with `pip install -e .`"
-        )
-        pytest.skip("no C compiler on this machine: the C fast path could not be built")
+    require_helper(fastq._fast is not None, "_fastqscan")
     fast = fastq._fast
     rng = random.Random(20261124)
     outcomes = set()
