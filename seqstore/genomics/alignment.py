@@ -19,6 +19,7 @@ import logging
 import os
 import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,7 @@ def ingest_alignment(
 
     read_once = _scan if native.available() else _view_and_index
     read_count, base_count, digest = read_once(
-        name, file_type, source1, family, work_dir, reference_lengths, index_path, cram_reference
+        _Source(name, file_type, source1, family, work_dir, reference_lengths, index_path, cram_reference)
     )
     return ReadSetIngest(
         read_count=read_count,
@@ -85,28 +86,44 @@ def ingest_alignment(
     )
 
 
-def _view_and_index(
-    name: str,
-    file_type: str,
-    source1: Path,
-    family: str,
-    work_dir: Path,
-    reference_lengths: dict[str, int] | None,
-    index_path: Path | None,
-    cram_reference: Path | None,
-) -> tuple[int, int, str]:
+@dataclass(frozen=True)
+class _Source:
+    """What either way of reading an alignment file needs to know about it."""
+
+    name: str
+    file_type: str
+    path: Path
+    family: str
+    work_dir: Path
+    reference_lengths: dict[str, int] | None
+    index_path: Path | None  # the BAI/CRAI to write (None for a uBAM)
+    cram_reference: Path | None  # the indexed FASTA a CRAM is decoded with
+
+    @property
+    def label(self) -> str:
+        """How an error message names the file: `source1 (BAM)`."""
+        return f"{self.name} ({self.file_type})"
+
+
+def _view_and_index(source: _Source) -> tuple[int, int, str]:
     """Reads a BAM, uBAM or CRAM through samtools children (view for the text, index for the
     BAI/CRAI); returns (reads, bases, digest)."""
     view_args = ["--no-PG", "-h"]
-    if cram_reference is not None:
-        view_args += ["-T", str(cram_reference)]
-    reader = _SamTextReader(name, file_type, hash_factory(family), reference_lengths)
-    view_log = work_dir / f"{name}.view.log"
-    index_log = work_dir / f"{name}.index.log"
-    view = start_samtools("view", [*view_args, str(source1)], work_dir, view_log, stdout=subprocess.PIPE)
+    if source.cram_reference is not None:
+        view_args += ["-T", str(source.cram_reference)]
+    reader = _SamTextReader(
+        source.name, source.file_type, hash_factory(source.family), source.reference_lengths
+    )
+    view_log = source.work_dir / f"{source.name}.view.log"
+    index_log = source.work_dir / f"{source.name}.index.log"
+    view = start_samtools(
+        "view", [*view_args, str(source.path)], source.work_dir, view_log, stdout=subprocess.PIPE
+    )
     indexer = None
-    if index_path is not None:
-        indexer = start_samtools("index", [str(source1), str(index_path)], work_dir, index_log)
+    if source.index_path is not None:
+        indexer = start_samtools(
+            "index", [str(source.path), str(source.index_path)], source.work_dir, index_log
+        )
     try:
         assert view.stdout is not None
         with contextlib.suppress(OSError):
@@ -117,13 +134,13 @@ def _view_and_index(
                 if indexer is not None and indexer.poll():
                     break  # indexing failed (e.g. unsorted input): no need to read further
             if indexer is not None and indexer.poll():
-                raise IngestError(f"{name} ({file_type}): {describe_failure(read_log(index_log))}")
+                raise IngestError(f"{source.label}: {describe_failure(read_log(index_log))}")
             view_status = view.wait()
             if indexer is not None and indexer.wait():
-                raise IngestError(f"{name} ({file_type}): {describe_failure(read_log(index_log))}")
+                raise IngestError(f"{source.label}: {describe_failure(read_log(index_log))}")
             view_text = read_log(view_log)
             if view_status or "EOF marker is absent" in view_text:
-                raise IngestError(f"{name} ({file_type}): {describe_failure(view_text)}")
+                raise IngestError(f"{source.label}: {describe_failure(view_text)}")
             reader.finish()
             digest = reader.hexdigest()
     except BaseException:
@@ -131,8 +148,8 @@ def _view_and_index(
             if child is not None and child.poll() is None:
                 child.kill()
                 child.wait()
-        if index_path is not None:
-            index_path.unlink(missing_ok=True)
+        if source.index_path is not None:
+            source.index_path.unlink(missing_ok=True)
         raise
     finally:
         if view.stdout is not None:
@@ -143,77 +160,62 @@ def _view_and_index(
     return reader.reads, reader.bases, digest
 
 
-def _scan(
-    name: str,
-    file_type: str,
-    source1: Path,
-    family: str,
-    work_dir: Path,
-    reference_lengths: dict[str, int] | None,
-    index_path: Path | None,
-    cram_reference: Path | None,
-) -> tuple[int, int, str]:
+def _scan(source: _Source) -> tuple[int, int, str]:
     """Reads a BAM, uBAM or CRAM once with the C helper; returns (reads, bases, digest)."""
-    log_path = work_dir / f"{name}.scan.log"
+    log_path = source.work_dir / f"{source.name}.scan.log"
     try:
         try:
             scan = native.scan(
-                source1,
-                family,
-                index_path,
+                source.path,
+                source.family,
+                source.index_path,
                 log_path,
-                child_environment(work_dir),
-                unmapped_only=file_type == "UBAM",
-                cram_reference=cram_reference,
+                child_environment(source.work_dir),
+                unmapped_only=source.file_type == "UBAM",
+                cram_reference=source.cram_reference,
             )
         except native.ScanFailure as failure:
             if failure.header is not None:
-                _check_header(name, file_type, failure.header, reference_lengths)
-            raise IngestError(_scan_failure_message(name, file_type, failure)) from None
-        _check_header(name, file_type, scan.header, reference_lengths)
+                _check_header(source, failure.header)
+            raise IngestError(_scan_failure_message(source, failure)) from None
+        _check_header(source, scan.header)
         if "EOF marker is absent" in scan.log:
-            raise IngestError(f"{name} ({file_type}): {describe_failure(scan.log)}")
+            raise IngestError(f"{source.label}: {describe_failure(scan.log)}")
         if scan.records == 0:
-            raise IngestError(f"{name}: {file_type} contains no reads")
+            raise IngestError(f"{source.name}: {source.file_type} contains no reads")
     except BaseException:
-        if index_path is not None:
-            index_path.unlink(missing_ok=True)
+        if source.index_path is not None:
+            source.index_path.unlink(missing_ok=True)
         raise
     finally:
         log_path.unlink(missing_ok=True)
     return scan.reads, scan.bases, scan.digest
 
 
-def _check_header(name: str, file_type: str, header: str, reference_lengths: dict[str, int] | None) -> None:
-    if reference_lengths is None:
+def _check_header(source: _Source, header: str) -> None:
+    if source.reference_lengths is None:
         return
     for line in header.encode().splitlines():
-        check_header_line(name, file_type, line, reference_lengths)
+        check_header_line(source.name, source.file_type, line, source.reference_lengths)
 
 
-def _scan_failure_message(name: str, file_type: str, failure: native.ScanFailure) -> str:
+def _scan_failure_message(source: _Source, failure: native.ScanFailure) -> str:
     if failure.code == "mapped":
         record, qname, contig, position, flag = failure.details
         assert isinstance(record, int) and isinstance(qname, str) and isinstance(position, int)
         return (
-            f"{name}: declared UBAM but record {record:,} ({show_bytes(qname.encode())}) is aligned to "
+            f"{source.name}: declared UBAM but record {record:,} ({show_bytes(qname.encode())}) is aligned to "
             f"{contig}:{position:,} (flag {flag}); upload aligned reads as BAM or CRAM"
         )
     if failure.code == "crash":
         # htslib's own errors say what is wrong with the file; anything else (a crash, a Python
         # error in the child) is for the operator's log, not the read set's statusMessage.
         log.warning(
-            "%s (%s): the scanning child ended with %s: %s",
-            name,
-            file_type,
-            failure.details[0],
-            failure.log[-4000:],
+            "%s: the scanning child ended with %s: %s", source.label, failure.details[0], failure.log[-4000:]
         )
         if "[E::" not in failure.log:
-            return (
-                f"{name} ({file_type}): htslib could not read it (the reader stopped: {failure.details[0]})"
-            )
-    return f"{name} ({file_type}): {describe_failure(failure.log)}"
+            return f"{source.label}: htslib could not read it (the reader stopped: {failure.details[0]})"
+    return f"{source.label}: {describe_failure(failure.log)}"
 
 
 def _require_declared_type(name: str, file_type: str, path: Path, sniffed: Sniffed) -> None:
