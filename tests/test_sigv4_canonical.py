@@ -1,7 +1,8 @@
 """seqstore's SigV4 canonical request must equal botocore's SigV4Auth.canonical_request for
 whatever a client may send: generated paths (encoded ARNs, dot segments, doubled slashes),
 queries (repeated keys, empty values, odd encodings), header values with runs of spaces, and
-bodies with and without a declared hash."""
+bodies with and without a declared hash. The C helper (seqstore/protocol/_sigv4.c) must compute
+the signature botocore computes for the same requests, and leave what is not ASCII to Python."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from native_helpers import require_helper
 
+from seqstore.protocol import auth
 from seqstore.protocol.auth import AccessKey, SigV4Verifier, canonical_request
 
 SEGMENTS = ["sequencestore", "1234567890", "readset", "..", ".", "", "a%2Fb", "arn%3Aaws%3Aomics", "~x", "%7E",
@@ -31,7 +34,9 @@ def generated_requests(count: int) -> list[tuple[str, str, str, dict[str, str], 
         query = "&".join(rng.choice(QUERY_PARTS) for _ in range(rng.randint(0, 4)))
         headers = {"host": rng.choice(["127.0.0.1:9740", "control-storage-omics.us-east-1.amazonaws.com"])}
         if rng.random() < 0.5:
-            headers["content-type"] = rng.choice(["application/json", "  application/json  ", "a  b   c"])
+            headers["content-type"] = rng.choice(
+                ["application/json", "  application/json  ", "a  b   c", "a\tb\x0b c\x1f", "\x1c x\x1d\x1e"]
+            )
         body = rng.choice([b"", b"{}", b'{"name": "x"}', bytes(range(256))])
         if rng.random() < 0.3:
             headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
@@ -49,7 +54,73 @@ def test_the_canonical_request_is_botocores(method: str, path: str, query: str, 
     assert canonical_request(method, path, query, headers, list(headers), body) == expected
 
 
-def test_a_botocore_signature_verifies() -> None:
+STAMP = "20261123T120000Z"
+
+
+def credential(headers: dict[str, str]) -> auth.Credential:
+    """What the Authorization header of a request signing all of `headers` claims."""
+    return auth._parse_head(
+        f"AWS4-HMAC-SHA256 Credential=AK/{STAMP[:8]}/us-east-1/omics/aws4_request, "
+        f"SignedHeaders={';'.join(sorted(headers))}, Signature="
+    )
+
+
+def test_the_sigv4_helper_is_built_wherever_a_compiler_is() -> None:
+    require_helper(auth._native is not None, "seqstore/protocol/_sigv4", ("/usr/include/openssl/sha.h",))
+
+
+@pytest.mark.parametrize("method,path,query,headers,body", generated_requests(300))
+def test_the_helper_signs_as_botocore_does(
+    method: str, path: str, query: str, headers: dict[str, str], body: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_helper(auth._native is not None, "seqstore/protocol/_sigv4", ("/usr/include/openssl/sha.h",))
+    url = f"http://{headers['host']}{path}" + (f"?{query}" if query else "")
+    request = AWSRequest(method=method, url=url, headers=dict(headers), data=body)
+    request.context["timestamp"] = STAMP
+    signer = SigV4Auth(Credentials("AK", "SK"), "omics", "us-east-1")
+    expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    claim = credential(headers)
+    # The helper itself answers (these requests are ASCII) ...
+    pads = auth._native_pads("SK", claim.date, claim.region, claim.service)
+    assert auth._native.signature(
+        method, auth._canonical_path(path), query, headers, claim.names, claim.names_joined, body, STAMP,
+        claim.scope, pads,
+    ) == expected
+    assert auth.expected_signature(method, path, query, headers, claim, body, STAMP, "SK") == expected
+    # ... and so does the Python it stands in for.
+    monkeypatch.setattr(auth, "_native", None)
+    assert auth.expected_signature(method, path, query, headers, claim, body, STAMP, "SK") == expected
+
+
+@pytest.mark.parametrize(
+    "path,query,headers",
+    [
+        ("/sequencestores", "name=caf\xc3\xa9", {"host": "h"}),
+        ("/sequencestores", "", {"host": "h", "content-type": "application/json; x=\xe9"}),
+        ("/sequencestores", "", {"host": "h", "content-type": "a\xa0b\x85c"}),  # str.split() splits there
+    ],
+)
+def test_the_helper_leaves_what_is_not_ascii_to_python(
+    path: str, query: str, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Header values and paths arrive decoded as latin-1: Python's rules (str.split() on
+    non-ASCII spaces, UTF-8 encoding) decide such requests, in either mode."""
+    require_helper(auth._native is not None, "seqstore/protocol/_sigv4", ("/usr/include/openssl/sha.h",))
+    claim = credential(headers)
+    pads = auth._native_pads("SK", claim.date, claim.region, claim.service)
+    args = (auth._canonical_path(path), query, headers, claim.names, claim.names_joined, b"{}", STAMP, claim.scope, pads)
+    assert auth._native.signature("POST", *args) is None
+    with_helper = auth.expected_signature("POST", path, query, headers, claim, b"{}", STAMP, "SK")
+    monkeypatch.setattr(auth, "_native", None)
+    assert with_helper == auth.expected_signature("POST", path, query, headers, claim, b"{}", STAMP, "SK")
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["helper", "python"])
+def test_a_botocore_signature_verifies(native: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if native:
+        require_helper(auth._native is not None, "seqstore/protocol/_sigv4", ("/usr/include/openssl/sha.h",))
+    else:
+        monkeypatch.setattr(auth, "_native", None)
     key = AccessKey("AKIDEXAMPLE", "secret")
     arn = quote("arn:aws:omics:us-east-1:123456789012:sequenceStore/1234567890", safe="")
     url = f"http://127.0.0.1:9740/tags/{arn}?tagKeys=k%201&tagKeys=b%26c"
@@ -58,3 +129,5 @@ def test_a_botocore_signature_verifies() -> None:
     headers = {name.lower(): value for name, value in request.headers.items()} | {"host": "127.0.0.1:9740"}
     verifier = SigV4Verifier(lambda _: key, "us-east-1")
     assert verifier.verify("DELETE", f"/tags/{arn}", "tagKeys=k%201&tagKeys=b%26c", headers, b"") == key
+    with pytest.raises(auth.AuthError, match="signature does not match"):
+        verifier.verify("DELETE", f"/tags/{arn}", "tagKeys=k%201", headers, b"")

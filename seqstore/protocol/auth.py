@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import time
 from collections.abc import Callable
@@ -31,6 +32,15 @@ SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MAX_SKEW_SECONDS = 15 * 60
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+# The signature arithmetic in C (_sigv4.c), where it was built; SEQSTORE_NATIVE_SIGV4=0 keeps it
+# in Python (the tests run both).
+_native: Any = None
+if os.environ.get("SEQSTORE_NATIVE_SIGV4", "1") != "0":
+    try:
+        from . import _sigv4 as _native  # type: ignore[attr-defined,no-redef]
+    except ImportError:
+        _native = None
 
 
 @dataclass(frozen=True)
@@ -185,10 +195,7 @@ class SigV4Verifier:
                     "InvalidSignatureException",
                     "X-Amz-Content-SHA256 must be a SHA-256 hex digest or UNSIGNED-PAYLOAD",
                 )
-        canonical = _canonical_request(method, raw_path, raw_query, headers, claim.names, claim.names_joined, body)
-        string_to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{claim.scope}\n{sha256_hex(canonical.encode())}"
-        inner, outer = _hmac_pads(key.secret_access_key, claim.date, claim.region, claim.service)
-        expected = _hmac_hex(inner, outer, string_to_sign.encode())
+        expected = expected_signature(method, raw_path, raw_query, headers, claim, body, stamp, key.secret_access_key)
         if not hmac.compare_digest(expected, signed.signature):
             raise AuthError(
                 "InvalidSignatureException",
@@ -196,6 +203,33 @@ class SigV4Verifier:
                 "changed the request (path, query, signed headers or body) after signing",
             )
         return key
+
+
+def expected_signature(
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: dict[str, str],
+    claim: Credential,
+    body: bytes | None,
+    stamp: str,
+    secret: str,
+) -> str:
+    """The hex signature the request must carry: in C where the helper was built and every text
+    it hashes is ASCII (as botocore's requests are), else in Python; both compute the same."""
+    native = _native
+    if native is not None:
+        pads = _native_pads(secret, claim.date, claim.region, claim.service)
+        expected: str | None = native.signature(
+            method, _canonical_path(raw_path), raw_query, headers, claim.names, claim.names_joined, body,
+            stamp, claim.scope, pads,
+        )
+        if expected is not None:
+            return expected
+    canonical = _canonical_request(method, raw_path, raw_query, headers, claim.names, claim.names_joined, body)
+    string_to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{claim.scope}\n{sha256_hex(canonical.encode())}"
+    inner, outer = _hmac_pads(secret, claim.date, claim.region, claim.service)
+    return _hmac_hex(inner, outer, string_to_sign.encode())
 
 
 def canonical_request(
@@ -263,6 +297,12 @@ def _hmac_pads(secret: str, date: str, region: str, service: str) -> tuple[Any, 
     which dominated the final step."""
     key = _signing_key(secret, date, region, service).ljust(64, b"\0")
     return hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+
+@lru_cache(maxsize=1024)
+def _native_pads(secret: str, date: str, region: str, service: str) -> bytes:
+    """_hmac_pads for the C helper: the same two states, as its opaque bytes."""
+    return bytes(_native.pads(_signing_key(secret, date, region, service)))
 
 
 def _hmac_hex(inner: Any, outer: Any, message: bytes) -> str:

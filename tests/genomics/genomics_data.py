@@ -6,11 +6,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import random
-import shutil
 from pathlib import Path
 
 import pysam
-import pytest
 
 HTSLIB_TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "htslib"
 
@@ -157,16 +155,3 @@ def alignment_counts(path: Path, reference: Path | None = None) -> tuple[int, in
                 reads += 1
                 bases += record.query_length
     return reads, bases
-
-
-def require_helper(built: bool, module: str) -> None:
-    """Return if the C helper `module` is usable. A helper is optional only where nothing can
-    compile it: with a C compiler on the machine, a missing one fails the test; without, the
-    test is skipped (and says why)."""
-    if built:
-        return
-    assert shutil.which("cc") is None and shutil.which("gcc") is None, (
-        f"seqstore/genomics/{module} was not built or cannot load; reinstall with "
-        "`pip install -e .` and read the compiler's output"
-    )
-    pytest.skip(f"no C compiler on this machine: seqstore/genomics/{module} could not be built")

@@ -10,7 +10,6 @@ import pytest
 from genomics_data import (
     HTSLIB_TESTDATA,
     alignment_counts,
-    require_helper,
     sam_to_bam,
     sam_to_cram,
     samtools_view_digest,
@@ -18,6 +17,7 @@ from genomics_data import (
     write_reference,
     write_sam,
 )
+from native_helpers import require_helper
 
 from seqstore.genomics import IngestError, ingest_alignment, native
 
@@ -29,7 +29,7 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     """Every test runs on both paths: the C helper (one decode of a BAM or CRAM) and the
     samtools children."""
     if request.param == "native":
-        require_helper(native.available(), "_htscan")
+        require_helper(native.available(), "seqstore/genomics/_htscan")
         monkeypatch.setenv(native.SWITCH, "1")
     else:
         monkeypatch.setenv(native.SWITCH, "0")

@@ -13,11 +13,11 @@ from genomics_data import (
     fastq_records,
     fastx_counts,
     gunzip_digest,
-    require_helper,
     write,
     write_bgzf,
     write_gzip,
 )
+from native_helpers import require_helper
 
 from seqstore.genomics import IngestError, fastq, ingest_fastq
 
@@ -27,7 +27,7 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     """Every test runs with the record checks' C fast path and with Python alone (the source2
     child of a pair reads the same switch)."""
     if request.param == "native":
-        require_helper(fastq._fast is not None, "_fastqscan")
+        require_helper(fastq._fast is not None, "seqstore/genomics/_fastqscan")
         monkeypatch.setenv("SEQSTORE_NATIVE_FASTQ", "1")
     else:
         monkeypatch.setenv("SEQSTORE_NATIVE_FASTQ", "0")

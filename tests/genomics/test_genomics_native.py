@@ -9,20 +9,21 @@ import random
 from pathlib import Path
 
 import pytest
-from genomics_data import HTSLIB_TESTDATA, require_helper, sam_to_bam
+from genomics_data import HTSLIB_TESTDATA, sam_to_bam
+from native_helpers import require_helper
 
 from seqstore.genomics import IngestError, fastq, ingest_alignment, native
 
 
 def test_the_helpers_are_built_wherever_a_compiler_is() -> None:
-    require_helper(native.available(), "_htscan")
-    require_helper(fastq._fast is not None, "_fastqscan")
+    require_helper(native.available(), "seqstore/genomics/_htscan")
+    require_helper(fastq._fast is not None, "seqstore/genomics/_fastqscan")
 
 
 def test_a_scanner_that_dies_fails_the_read_set_readably(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    require_helper(native.available(), "_htscan")
+    require_helper(native.available(), "seqstore/genomics/_htscan")
     bam = sam_to_bam(HTSLIB_TESTDATA / "ce#1000.sam", tmp_path / "ce.bam")
     work = tmp_path / "work"
     work.mkdir()
@@ -97,7 +98,7 @@ def _check_with(checker_module: object, data: bytes, chunks: list[int]) -> tuple
 
 
 def test_the_c_fast_path_agrees_with_python_on_odd_and_broken_fastq() -> None:
-    require_helper(fastq._fast is not None, "_fastqscan")
+    require_helper(fastq._fast is not None, "seqstore/genomics/_fastqscan")
     fast = fastq._fast
     rng = random.Random(20261124)
     outcomes = set()
