@@ -244,6 +244,18 @@ def test_a_malformed_authorization_header_is_an_incomplete_signature(auth_server
     assert_refused(response, 403, "IncompleteSignatureException")
 
 
+@pytest.mark.parametrize("signature", ["z" * 64, "0" * 63, "\xe9" * 64, ""])
+def test_a_signature_that_is_not_hex_is_an_incomplete_signature(auth_server: OptionServer,
+                                                                 signature: str) -> None:
+    """Checked after everything else (a well-formed signature is the common case), and never a
+    500 whatever its characters."""
+    signed = sign("POST", auth_server.url + "/sequencestores", body=b"{}", headers=JSON)
+    head = signed["Authorization"].rpartition("Signature=")[0]
+    response = raw_request(auth_server.url, "POST", "/sequencestores", body=b"{}",
+                           headers={**signed, "Authorization": head + "Signature=" + signature})
+    assert_refused(response, 403, "IncompleteSignatureException")
+
+
 def test_a_read_only_key_may_get_and_list_but_not_change_anything(auth_server: OptionServer, admin,  # type: ignore[no-untyped-def]
                                                                    store: dict[str, str], read_set: str) -> None:
     created = keys(auth_server, "create", "--read-only", "--name", "viewer")

@@ -73,27 +73,25 @@ class Credential:
     scope: str  # DATE/REGION/SERVICE/aws4_request
 
 
-@dataclass(slots=True)
-class SignedRequest:
-    """What the Authorization header claims, parsed."""
-
-    credential: Credential
-    signature: str
-
-
-def parse_authorization(value: str | None) -> SignedRequest:
+def parse_authorization(value: str | None) -> tuple[Credential, str]:
+    """What the Authorization header claims: its credential and its signature (whose form is
+    checked only when it does not match: a well-formed one is the common case)."""
     if not value:
         raise AuthError(
             "MissingAuthenticationTokenException",
             "The request is not signed: send AWS Signature Version 4 credentials (Authorization header)",
         )
     head, found, signature = value.strip().rpartition("Signature=")
-    if not found or not SHA256_HEX.fullmatch(signature):
-        raise AuthError(
-            "IncompleteSignatureException",
-            "The Authorization header is not an AWS4-HMAC-SHA256 signature this server understands",
-        )
-    return SignedRequest(_parse_head(head + found), signature)
+    if not found:
+        raise _not_understood()
+    return _parse_head(head + found), signature
+
+
+def _not_understood() -> AuthError:
+    return AuthError(
+        "IncompleteSignatureException",
+        "The Authorization header is not an AWS4-HMAC-SHA256 signature this server understands",
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -102,10 +100,7 @@ def _parse_head(head: str) -> Credential:
     before the signature (parsed once: a client sends the same one all day)."""
     match = AUTHORIZATION_HEAD.fullmatch(head)
     if match is None:
-        raise AuthError(
-            "IncompleteSignatureException",
-            "The Authorization header is not an AWS4-HMAC-SHA256 signature this server understands",
-        )
+        raise _not_understood()
     scope = match.group("credential").split("/")
     if len(scope) != 5 or scope[4] != "aws4_request":
         raise AuthError(
@@ -139,8 +134,7 @@ class SigV4Verifier:
         """Return the key that signed the request, or raise AuthError saying which check failed.
         `headers` are lower-cased; `body` is None for a streamed body, which must then have signed
         its X-Amz-Content-SHA256 (UploadReadSetPart signs UNSIGNED-PAYLOAD)."""
-        signed = parse_authorization(headers.get("authorization"))
-        claim = signed.credential
+        claim, signature = parse_authorization(headers.get("authorization"))
         if claim.service != "omics":
             raise AuthError(
                 "InvalidSignatureException",
@@ -196,7 +190,10 @@ class SigV4Verifier:
                     "X-Amz-Content-SHA256 must be a SHA-256 hex digest or UNSIGNED-PAYLOAD",
                 )
         expected = expected_signature(method, raw_path, raw_query, headers, claim, body, stamp, key.secret_access_key)
-        if not hmac.compare_digest(expected, signed.signature):
+        # (compare_digest refuses str that is not ASCII)
+        if not (signature.isascii() and hmac.compare_digest(expected, signature)):
+            if not SHA256_HEX.fullmatch(signature):
+                raise _not_understood()
             raise AuthError(
                 "InvalidSignatureException",
                 "The request signature does not match: check the secret access key and that nothing "
