@@ -10,6 +10,7 @@ time in a child process (its own GIL), and the read names are compared through r
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -35,6 +36,8 @@ SEQUENCE_CHARACTERS = b"ACGTURYSWKMBDHVN" + b"acgturyswkmbdhvn" + b".-"
 QUALITY_CHARACTERS = bytes(range(33, 127))  # Phred+33, '!' to '~'
 
 # The common case of the record checks in C (_fastqscan.c), where it was built at install;
+log = logging.getLogger(__name__)
+
 # SEQSTORE_NATIVE_FASTQ=0 leaves every check to Python (the tests run both).
 _fast: Any = None
 if os.environ.get("SEQSTORE_NATIVE_FASTQ", "1") != "0":
@@ -114,7 +117,12 @@ def _scan_in_parallel(
             raise _Cancelled()
         try:
             if child.returncode:
-                raise RuntimeError(f"FASTQ scan of source2 failed: {err.decode(errors='replace')[-2000:]}")
+                # Not the file's fault (a file's problems come back as an IngestError's message):
+                # the read set says the reader stopped, the operator's log says why.
+                ended = f"signal {-child.returncode}" if child.returncode < 0 else f"exit status {child.returncode}"
+                log.warning("source2: the FASTQ scanning child ended with %s: %s", ended,
+                            err.decode(errors="replace")[-4000:])
+                raise IngestError(f"source2: the FASTQ reader stopped ({ended}); the file was not checked")
             report = json.loads(out)
             if "error" in report:
                 raise IngestError(report["error"])

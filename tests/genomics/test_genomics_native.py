@@ -37,6 +37,23 @@ def test_a_scanner_that_dies_fails_the_read_set_readably(
     assert list(work.iterdir()) == []  # no index, no log left behind
 
 
+def test_a_fastq_scanner_that_dies_fails_the_read_set_readably(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """source2 of a pair is scanned in a child process; if that child dies, the read set says
+    so in a sentence and the operator's log gets the child's last words."""
+    pair = []
+    for mate in (1, 2):
+        path = tmp_path / f"r_{mate}.fastq"
+        path.write_text("".join(f"@r{i}/{mate}\nACGT\n+\nIIII\n" for i in range(10)))
+        pair.append(path)
+    monkeypatch.setattr(fastq, "_CHILD", "import sys; sys.stderr.write('the child broke'); sys.exit(3)")
+    with pytest.raises(IngestError) as caught:
+        fastq.ingest_fastq(pair[0], pair[1], "MD5up", tmp_path)
+    assert str(caught.value) == "source2: the FASTQ reader stopped (exit status 3); the file was not checked"
+    assert "the child broke" in caplog.text
+
+
 # --- the C fast path and Python agree ------------------------------------------------------------
 
 
