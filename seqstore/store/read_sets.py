@@ -20,7 +20,7 @@ from ..protocol.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
-from .common import created_between, fetch_page, insert_with_new_id, new_id, now
+from .common import created_between, fetch_page, insert_with_new_id, new_id, now, record, records
 from .context import StoreContext
 
 log = logging.getLogger("seqstore.read_sets")
@@ -126,18 +126,20 @@ class ReadSets:
 
     def _row(self, connection: Connection, store_id: str, read_set_id: str) -> Any:
         self.ctx.sequence_stores.require(connection, store_id)
-        row = connection.execute(
-            select(t.read_sets).where(
-                t.read_sets.c.id == read_set_id, t.read_sets.c.sequence_store_id == store_id
+        row = record(
+            connection.execute(
+                select(t.read_sets).where(
+                    t.read_sets.c.id == read_set_id, t.read_sets.c.sequence_store_id == store_id
+                )
             )
-        ).first()
+        )
         if row is None:
             raise ResourceNotFoundException(f"Read set {read_set_id} not found in sequence store {store_id}")
         return row
 
     @staticmethod
     def _files(connection: Connection, read_set_id: str) -> list[Any]:
-        return list(
+        return records(
             connection.execute(select(t.read_set_files).where(t.read_set_files.c.read_set_id == read_set_id))
         )
 

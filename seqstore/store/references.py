@@ -24,6 +24,8 @@ from .common import (
     first_row,
     insert_with_new_id,
     now,
+    record,
+    records,
     request_hash,
     sse_columns,
 )
@@ -75,7 +77,7 @@ class References:
         }
 
     def require_store(self, connection: Connection, store_id: str) -> Any:
-        row = connection.execute(_STORE_BY_ID, {"id": store_id}).first()
+        row = record(connection.execute(_STORE_BY_ID, {"id": store_id}))
         if row is None:
             raise ResourceNotFoundException(f"Reference store {store_id} not found")
         return row
@@ -191,11 +193,13 @@ class References:
 
     def _row(self, connection: Connection, store_id: str, reference_id: str) -> Any:
         self.require_store(connection, store_id)
-        row = connection.execute(
-            select(t.references).where(
-                t.references.c.id == reference_id, t.references.c.reference_store_id == store_id
+        row = record(
+            connection.execute(
+                select(t.references).where(
+                    t.references.c.id == reference_id, t.references.c.reference_store_id == store_id
+                )
             )
-        ).first()
+        )
         if row is None:
             raise ResourceNotFoundException(
                 f"Reference {reference_id} not found in reference store {store_id}"
@@ -204,10 +208,8 @@ class References:
 
     @staticmethod
     def _files(connection: Connection, reference_id: str) -> list[Any]:
-        return list(
-            connection.execute(
-                select(t.reference_files).where(t.reference_files.c.reference_id == reference_id)
-            )
+        return records(
+            connection.execute(select(t.reference_files).where(t.reference_files.c.reference_id == reference_id))
         )
 
     def get_metadata(self, store_id: str, reference_id: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from .common import (
     first_row,
     insert_with_new_id,
     now,
+    record,
     request_hash,
     sse_columns,
 )
@@ -63,7 +64,7 @@ class SequenceStores:
 
     def require(self, connection: Connection, store_id: str) -> Any:
         """The store's row, or ResourceNotFoundException."""
-        row = connection.execute(_BY_ID, {"id": store_id}).first()
+        row = record(connection.execute(_BY_ID, {"id": store_id}))
         if row is None:
             raise ResourceNotFoundException(f"Sequence store {store_id} not found")
         return row
