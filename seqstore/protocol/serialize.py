@@ -39,14 +39,20 @@ def serializer_for(shape: Any) -> Serializer:
     kind = shape.type_name
     if kind == "structure":
         members = {name: serializer_for(member) for name, member in shape.members.items()}
+        # Members whose JSON form is their value (strings, numbers, booleans): no call for them.
+        plain = frozenset(name for name, convert in members.items() if convert is _identity)
+        converted = {name: convert for name, convert in members.items() if convert is not _identity}
 
         def structure(value: dict[str, Any]) -> dict[str, Any]:
             result = {}
             for name, item in value.items():
                 if item is not None:
-                    convert = members.get(name)
-                    if convert is not None:
-                        result[name] = convert(item)
+                    if name in plain:
+                        result[name] = item
+                    else:
+                        convert = converted.get(name)
+                        if convert is not None:
+                            result[name] = convert(item)
             return result
 
         return structure
