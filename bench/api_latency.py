@@ -12,6 +12,7 @@ operation's, and what signature verification costs.
 
     apt-get install wrk        # once
     .venv/bin/python bench/api_latency.py [--seconds 10] [--connections 16]
+    .venv/bin/python bench/api_latency.py --postgres   # both servers on the local PostgreSQL
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+import uuid
 from pathlib import Path
 
-from benchlib import free_port, wait_healthy
+from benchlib import DEFAULT_POSTGRES_URL, free_port, libpq, wait_healthy, with_schema
 
 
 def call(url: str, method: str, path: str, body: dict | None = None) -> dict:
@@ -79,9 +81,13 @@ def signed_headers(url: str, method: str, body: bytes = b"") -> dict[str, str]:
     return dict(request.headers.items())
 
 
-def start_server(data_dir: Path, port: int, auth: str, cache: bool = True) -> subprocess.Popen[bytes]:
+def start_server(
+    data_dir: Path, port: int, auth: str, cache: bool = True, database_url: str | None = None
+) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SEQSTORE_ACCESS_KEY_ID": KEY_ID, "SEQSTORE_SECRET_ACCESS_KEY": SECRET,
            "SEQSTORE_RESPONSE_CACHE": "1" if cache else "0"}
+    if database_url:
+        env["SEQSTORE_DATABASE_URL"] = database_url
     server = subprocess.Popen(
         [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
          "--log-level", "warning", "--no-worker", "--auth", auth],
@@ -121,6 +127,11 @@ def main() -> None:
         "--no-cache", action="store_true",
         help="run both servers with SEQSTORE_RESPONSE_CACHE=0: every read is answered from the database",
     )
+    parser.add_argument(
+        "--postgres", nargs="?", const=DEFAULT_POSTGRES_URL, metavar="URL",
+        help=f"run both servers on PostgreSQL (a schema of their own; default {DEFAULT_POSTGRES_URL}), "
+             "where there is no response cache",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -131,10 +142,19 @@ def main() -> None:
     ports = {"none": free_port(), "sigv4": free_port()}
     servers = []
     rounds: dict[str, list[dict[str, dict[str, float]]]] = {"none": [], "sigv4": []}
+    schema = f"seqstore_api_latency_{uuid.uuid4().hex[:12]}"
+    database_url = with_schema(args.postgres, schema) if args.postgres else None
+    if args.postgres:
+        import psycopg
+
+        with psycopg.connect(libpq(args.postgres), autocommit=True) as connection:
+            connection.execute(f'CREATE SCHEMA "{schema}"')
     try:
         cache = not args.no_cache
-        servers.append(start_server(data_dir, ports["none"], "none", cache))
-        servers.append(start_server(data_dir, ports["sigv4"], "none" if args.control else "sigv4", cache))
+        servers.append(start_server(data_dir, ports["none"], "none", cache, database_url))
+        servers.append(
+            start_server(data_dir, ports["sigv4"], "none" if args.control else "sigv4", cache, database_url)
+        )
         url = f"http://127.0.0.1:{ports['none']}"
         store_ids = [call(url, "POST", "/sequencestore", {"name": f"bench-{i}"})["id"] for i in range(args.stores)]
         for _ in range(args.rounds):
@@ -146,6 +166,9 @@ def main() -> None:
             server.terminate()
             server.wait()
         shutil.rmtree(data_dir, ignore_errors=True)
+        if args.postgres:
+            with psycopg.connect(libpq(args.postgres), autocommit=True) as connection:
+                connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     results = {
         auth: {
             key: {stat: statistics.median(r[key][stat] for r in runs) for stat in ("rps", "p50", "p99")}
@@ -156,7 +179,8 @@ def main() -> None:
 
     print(f"{args.connections} connections, {args.seconds} s each, medians of {args.rounds} alternating rounds, "
           f"{os.cpu_count()} cores; wrk on the same machine; response cache "
-          f"{'off' if args.no_cache else 'on'}\n")
+          f"{'off' if args.no_cache or args.postgres else 'on'}; "
+          f"{'PostgreSQL' if args.postgres else 'SQLite'}\n")
     print(f"{'auth':6} {'endpoint':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'floor/op':>9}")
     names = {"health": "floor: GET /_seqstore/health", "get": "GetSequenceStore",
              "list": "ListSequenceStores (50 per page)"}

@@ -78,3 +78,16 @@ class SendfileServer:
 
     def __exit__(self, *_: object) -> None:
         self.listener.close()
+
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def with_schema(url: str, schema: str) -> str:
+    """A PostgreSQL URL whose connections work in `schema`."""
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+def libpq(url: str) -> str:
+    """The SQLAlchemy URL as psycopg.connect takes it."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)

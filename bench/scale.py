@@ -49,28 +49,25 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchlib import free_port, wait_healthy  # noqa: E402 - bench/ is on sys.path when a script of it runs
+from benchlib import (  # noqa: E402 - bench/ is on sys.path when a script of it runs
+    DEFAULT_POSTGRES_URL,
+    free_port,
+    libpq,
+    wait_healthy,
+    with_schema,
+)
 
 from seqstore.api.app import build_store  # noqa: E402
 from seqstore.config import Settings  # noqa: E402
 from seqstore.store.context import StoreContext  # noqa: E402
 from seqstore.store.read_sets import IngestedReadSet, StoredFile  # noqa: E402
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PAGE = 100  # maxResults of every ListReadSets call (the API's maximum)
 TARGET = 2.0  # each operation at the largest size within 2x of the smallest size's figure
 # The synthetic distribution, by the read set's position i in the store.
 NAME_GROUP, SAMPLE_GROUP, SUBJECT_GROUP = 5, 10, 100  # read sets sharing a name / sampleId / subjectId
 GENERATED_GROUP = 10  # read sets sharing a generatedFrom (every other read set has one)
 FILE_TYPES = ["FASTQ"] * 12 + ["BAM"] * 5 + ["UBAM"] * 2 + ["CRAM"]  # by i % 20
-
-
-def with_schema(url: str, schema: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-
-
-def libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 class Server:
