@@ -1,16 +1,21 @@
 """The database layer's shortcuts behave as the plain ways would: each thread's kept read
 connection (seqstore/db/engine.py) sees every commit, survives an error, and gives way inside a
 nested read, past its limit and after dispose(); the SQLite timestamp reader, the JSON column
-reader and records() give what SQLAlchemy's own would."""
+reader and records() give what SQLAlchemy's own would; on PostgreSQL, reads see every commit
+without a transaction of their own, and a pooled connection the server dropped is replaced
+before a request meets it."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
+from conftest import POSTGRES_URL, new_postgres_database_url
 from sqlalchemy import DateTime, text
 from sqlalchemy.dialects import sqlite
 
@@ -189,3 +194,44 @@ def test_a_thread_that_ends_gives_its_connection_back(db: Database) -> None:
         thread.join()
     total(db)  # this thread's
     assert len(db._kept) == 1
+
+
+@pytest.fixture
+def postgres() -> Iterator[Database]:
+    database = Database(new_postgres_database_url())
+    with database.write() as connection:
+        connection.execute(text("CREATE TABLE probe (x INTEGER)"))
+        connection.execute(text("INSERT INTO probe VALUES (1)"))
+    yield database
+    database.dispose()
+
+
+def backend(db: Database) -> int:
+    with db.read() as connection:
+        return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def test_postgresql_reads_see_every_commit_without_a_transaction(postgres: Database) -> None:
+    with postgres.read() as connection:
+        assert connection.connection.driver_connection.autocommit  # type: ignore[union-attr]
+        assert connection.execute(text("SELECT sum(x) FROM probe")).scalar_one() == 1
+        write(postgres, 2)
+        assert connection.execute(text("SELECT sum(x) FROM probe")).scalar_one() == 3
+    with postgres.write() as connection:  # the same pooled connection, back in transactions
+        assert not connection.connection.driver_connection.autocommit  # type: ignore[union-attr]
+        connection.execute(text("INSERT INTO probe VALUES (4)"))
+    assert total(postgres) == 7
+
+
+def test_a_postgresql_connection_the_server_dropped_is_replaced(
+    postgres: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = backend(postgres)
+    assert backend(postgres) == first  # one pooled connection, used again
+    # The server ends it, as a restart or an idle timeout would; the pool does not know.
+    with psycopg.connect(POSTGRES_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+    monkeypatch.setattr(engine, "PING_IDLE_SECONDS", 0.0)  # it has been idle "long enough"
+    time.sleep(0.01)
+    assert backend(postgres) != first
+    assert total(postgres) == 1
