@@ -25,14 +25,19 @@ from seqstore.db.schema import UtcDateTime
 from seqstore.store.common import record, records
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'seqstore.db'}")
+def probed(url: str) -> Iterator[Database]:
+    """A Database on `url` holding one table, probe, with one row, x = 1."""
+    database = Database(url)
     with database.write() as connection:
         connection.execute(text("CREATE TABLE probe (x INTEGER)"))
         connection.execute(text("INSERT INTO probe VALUES (1)"))
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    yield from probed(f"sqlite:///{tmp_path / 'seqstore.db'}")
 
 
 def total(db: Database) -> int:
@@ -198,12 +203,7 @@ def test_a_thread_that_ends_gives_its_connection_back(db: Database) -> None:
 
 @pytest.fixture
 def postgres() -> Iterator[Database]:
-    database = Database(new_postgres_database_url())
-    with database.write() as connection:
-        connection.execute(text("CREATE TABLE probe (x INTEGER)"))
-        connection.execute(text("INSERT INTO probe VALUES (1)"))
-    yield database
-    database.dispose()
+    yield from probed(new_postgres_database_url())
 
 
 def backend(db: Database) -> int:
