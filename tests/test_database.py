@@ -183,7 +183,8 @@ def test_timestamps_and_json_round_trip(db: Database) -> None:
     assert [row.creation_time for row in rows] == [moment, moment]
     assert [row.propagated_set_level_tags for row in rows] == [[], ["k"]]
     rows[0].propagated_set_level_tags.append("changed")  # each row has a list of its own
-    assert engine._json_loads("[]") == []
+    assert engine._json_loads("[]") == engine._json_loads(b"[]") == [] and engine._json_loads(b"{}") == {}
+    assert engine._json_loads(b'{"a": [1]}') == {"a": [1]}
     assert one is not None and one.id == "2" and one.propagated_set_level_tags == ["k"]
     assert none is None
     assert rows[1]._fields == one._fields

@@ -45,12 +45,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 KEPT_READ_CONNECTIONS = 32
 
 
-def _json_loads(text: str) -> Any:
-    """json.loads for JSON columns, with the values most of them hold (no propagated tag keys, no
-    tags) made without the parser: a list reads one per row."""
-    if text == "[]":
+def _json_loads(text: str | bytes) -> Any:
+    """json.loads for JSON columns (text from SQLite, bytes from psycopg), with the values most of
+    them hold (no propagated tag keys, no tags) made without the parser: a list reads one per row."""
+    if text == "[]" or text == b"[]":
         return []
-    if text == "{}":
+    if text == "{}" or text == b"{}":
         return {}
     return json.loads(text)
 
