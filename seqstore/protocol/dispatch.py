@@ -83,6 +83,7 @@ class Dispatcher:
             raise ValueError(f"handlers for operations outside the storage API: {sorted(unknown)}")
         self.router = Router(operations)
         self.handlers = dict(handlers)
+        self.async_handlers = frozenset(name for name, h in handlers.items() if inspect.iscoroutinefunction(h))
         self.internal_routes = dict(internal_routes or {})
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
@@ -203,7 +204,7 @@ class Dispatcher:
                 raw_input, validator = collect_input(operation, labels, query, headers, json_body)
             params = validator.check(operation.input_shape, raw_input, "") if operation.input_shape else {}
             validator.raise_if_failed()
-            if inspect.iscoroutinefunction(handler):
+            if operation.name in self.async_handlers:
                 output = await handler(params)
             elif self.inline_reads and operation.name.startswith(READ_ONLY_PREFIXES):
                 # A read is a few short queries: handing it to a thread costs more (GIL hand-offs

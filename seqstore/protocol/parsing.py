@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -19,12 +20,14 @@ JSON_CONTENT_TYPES = ("application/json", "application/x-amz-json-1.0", "applica
 INTEGER_TEXT = re.compile(r"-?[0-9]+")
 
 
+@cache  # per operation (the model's objects live as long as the process): both run per request
 def payload_member(operation: OperationModel) -> str | None:
     """Return the name of the input member bound to the whole body, if any."""
     shape = operation.input_shape
     return shape.serialization.get("payload") if shape is not None else None
 
 
+@cache
 def has_json_body(operation: OperationModel) -> bool:
     """True when the operation's input has members serialized into a JSON body."""
     shape = operation.input_shape
