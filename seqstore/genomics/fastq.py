@@ -35,9 +35,9 @@ from .streams import CHUNK_SIZE, ChunkHasher, Sniffed, hash_factory, open_conten
 SEQUENCE_CHARACTERS = b"ACGTURYSWKMBDHVN" + b"acgturyswkmbdhvn" + b".-"
 QUALITY_CHARACTERS = bytes(range(33, 127))  # Phred+33, '!' to '~'
 
-# The common case of the record checks in C (_fastqscan.c), where it was built at install;
 log = logging.getLogger(__name__)
 
+# The common case of the record checks in C (_fastqscan.c), where it was built at install;
 # SEQSTORE_NATIVE_FASTQ=0 leaves every check to Python (the tests run both).
 _fast: Any = None
 if os.environ.get("SEQSTORE_NATIVE_FASTQ", "1") != "0":
