@@ -291,11 +291,12 @@ def test_list_import_jobs_filters_by_status_and_creation_time_and_pages(omics, s
     assert all(j["roleArn"] == ROLE_ARN and "completionTime" in j for j in listed)
     assert "sources" not in listed[0]
 
-    def listed_ids(**filter_: object) -> list[str]:
+    def listed_ids(page_size: int = 100, **filter_: object) -> list[str]:
         return [
             j["id"]
             for page in all_pages(
-                omics, "list_read_set_import_jobs", "importJobs", sequenceStoreId=store_id, filter=filter_
+                omics, "list_read_set_import_jobs", "importJobs", sequenceStoreId=store_id, filter=filter_,
+                PaginationConfig={"PageSize": page_size},
             )
             for j in page
         ]
@@ -309,6 +310,9 @@ def test_list_import_jobs_filters_by_status_and_creation_time_and_pages(omics, s
     assert listed_ids(createdBefore=third) == all_ids[:3]
     assert listed_ids(createdAfter=second, createdBefore=third) == all_ids[1:3]
     assert listed_ids(createdAfter=second, status="COMPLETED") == [all_ids[2]]
+    # Bounded by creation time, pages are cut on (creationTime, id order): one job a page.
+    assert listed_ids(page_size=1, createdAfter=second) == all_ids[1:]
+    assert listed_ids(page_size=1, createdAfter=second, createdBefore=third) == all_ids[1:3]
 
     # maxResults pages through every job once, in order.
     seen, token = [], None

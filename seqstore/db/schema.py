@@ -213,6 +213,7 @@ references = Table(
     Column("creation_job_id", String(127)),
     *_times(),
     Index("ix_references_store", "reference_store_id", "seq"),
+    Index("ix_references_store_created", "reference_store_id", "creation_time", "seq"),
 )
 
 reference_files = Table(
@@ -249,6 +250,8 @@ jobs = Table(
     *_times(),
     Index("ix_jobs_runnable", "runnable", "seq"),
     Index("ix_jobs_store_kind", "store_id", "kind", "seq"),
+    # Lists filtered by creation time page on (creation_time, seq) (store.common.fetch_page).
+    Index("ix_jobs_store_kind_created", "store_id", "kind", "creation_time", "seq"),
 )
 
 job_items = Table(

@@ -183,6 +183,13 @@ def created_between(query: Any, column: Any, flt: Mapping[str, Any], prefix: str
     return query
 
 
+def page_time(flt: Mapping[str, Any], column: Any) -> Any | None:
+    """The creation-time column to cut a list's pages on when its filter bounds creation time
+    (an index on (..., creation_time, seq) then finds a page without walking the older rows),
+    else None: pages on `seq`, which the other indexes end with."""
+    return column if "createdAfter" in flt or "createdBefore" in flt else None
+
+
 def fetch_page(
     connection: Any, query: Any, table: Any, params: Mapping[str, Any], scope: Any, time: Any = None
 ) -> tuple[Sequence[Any], str | None]:

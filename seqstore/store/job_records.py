@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select
 from ..db import schema as t
 from ..jobs import queue
 from ..protocol.errors import ResourceNotFoundException
-from .common import created_between, fetch_page, find_retry, request_hash
+from .common import created_between, fetch_page, find_retry, page_time, request_hash
 from .context import StoreContext
 
 JOB_SUBMITTED = "The job is submitted and will start soon."
@@ -73,4 +73,6 @@ def list_jobs(
     if "status" in flt:
         query = query.where(c.status == flt["status"])
     query = created_between(query, c.creation_time, flt)
-    return fetch_page(connection, query, t.jobs, params, {"store": store_id, "kind": kind, "filter": flt})
+    scope = {"store": store_id, "kind": kind, "filter": flt}
+    # ix_jobs_store_kind_created serves a list bounded by creation time.
+    return fetch_page(connection, query, t.jobs, params, scope, time=page_time(flt, c.creation_time))

@@ -20,7 +20,7 @@ from ..protocol.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
-from .common import created_between, fetch_page, insert_with_new_id, new_id, now, record, records
+from .common import created_between, fetch_page, insert_with_new_id, new_id, now, page_time, record, records
 from .context import StoreContext
 
 log = logging.getLogger("seqstore.read_sets")
@@ -174,11 +174,9 @@ class ReadSets:
         query = created_between(query, c.creation_time, flt)
         with self.ctx.db.read() as connection:
             self.ctx.sequence_stores.require(connection, store_id)
-            # Bounded by creation time: pages on (creation_time, seq), which ix_read_sets_store_created
-            # serves; otherwise on seq, which the other indexes end with.
-            timed = "createdAfter" in flt or "createdBefore" in flt
+            # ix_read_sets_store_created serves a list bounded by creation time.
             rows, token = fetch_page(
-                connection, query, t.read_sets, params, scope, time=c.creation_time if timed else None
+                connection, query, t.read_sets, params, scope, time=page_time(flt, c.creation_time)
             )
         return {"readSets": [self.describe(r) for r in rows], "nextToken": token}
 

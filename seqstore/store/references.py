@@ -24,6 +24,7 @@ from .common import (
     first_row,
     insert_with_new_id,
     now,
+    page_time,
     record,
     records,
     request_hash,
@@ -230,7 +231,10 @@ class References:
         query = created_between(query, c.creation_time, flt)
         with self.ctx.db.read() as connection:
             self.require_store(connection, store_id)
-            rows, token = fetch_page(connection, query, t.references, params, scope)
+            # ix_references_store_created serves a list bounded by creation time.
+            rows, token = fetch_page(
+                connection, query, t.references, params, scope, time=page_time(flt, c.creation_time)
+            )
         return {"references": [self.describe(r) for r in rows], "nextToken": token}
 
     def part_range(
