@@ -69,7 +69,19 @@ def test_the_sigv4_helper_is_built_wherever_a_compiler_is() -> None:
     require_helper(auth._native is not None, "seqstore/protocol/_sigv4", ("/usr/include/openssl/sha.h",))
 
 
-@pytest.mark.parametrize("method,path,query,headers,body", generated_requests(300))
+def long_requests() -> list[tuple[str, str, str, dict[str, str], bytes]]:
+    """Past the helper's fixed buffers: more than 16 query pairs, a canonical request longer
+    than 2 KiB."""
+    query = "&".join(f"k{i % 7}={'v' * (i % 5)}{i}" for i in range(40, 0, -1))
+    value = "  ".join(f"word{i}" for i in range(800))
+    return [
+        ("GET", "/sequencestores", query, {"host": "h"}, b""),
+        ("POST", "/x/" + "a" * 3000, "", {"host": "h", "content-type": value}, b"{}" * 5000),
+        ("PUT", "/y", query, {"host": "h", "x-long": value, "x-amz-content-sha256": "UNSIGNED-PAYLOAD"}, b""),
+    ]
+
+
+@pytest.mark.parametrize("method,path,query,headers,body", generated_requests(300) + long_requests())
 def test_the_helper_signs_as_botocore_does(
     method: str, path: str, query: str, headers: dict[str, str], body: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
