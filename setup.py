@@ -4,7 +4,7 @@ seqstore/protocol/_sigv4.c (the arithmetic of SigV4 verification, with OpenSSL's
 
 Everything else about the package is in pyproject.toml. _htscan is compiled against the htslib
 headers that pysam ships and calls pysam's own htslib at run time. Where a helper cannot be
-built (no C compiler, no pysam at build time), the install still succeeds and ingestion takes
+built (no C compiler, no pysam or OpenSSL headers at build time), the install still succeeds and takes
 its slower path: samtools children (seqstore/genomics/native.py), the record checks in Python
 (seqstore/genomics/fastq.py), signatures computed in Python (seqstore/protocol/auth.py).
 """
