@@ -357,14 +357,15 @@ def test_metadata_has_every_field_of_an_ingested_read_set(omics, store_id) -> No
 def test_metadata_of_unknown_read_sets_and_stores_is_not_found(omics, store_id) -> None:
     read_set_id = upload(omics, store_id, "FASTQ", gz(fastq_text(10, seed=12)))
     other_store = omics.create_sequence_store(name=unique("other"))["id"]
-    for store, read_set in (
-        (store_id, "1234567890"),
-        ("1234567890", read_set_id),
-        (other_store, read_set_id),  # a read set is found only in its own store
+    for store, read_set, missing in (
+        (store_id, "1234567890", f"Read set 1234567890 not found in sequence store {store_id}"),
+        ("1234567890", read_set_id, "Sequence store 1234567890 not found"),  # the message names the store
+        (other_store, read_set_id, f"Read set {read_set_id} not found in sequence store {other_store}"),
     ):
         with pytest.raises(ClientError) as excinfo:
             omics.get_read_set_metadata(sequenceStoreId=store, id=read_set)
         assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        assert excinfo.value.response["Error"]["Message"] == missing
 
 
 # --- GetReadSet

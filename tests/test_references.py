@@ -305,6 +305,20 @@ def test_reference_metadata_describes_the_stored_plain_fasta_and_its_index(
         assert omics.list_tags_for_resource(resourceArn=meta["arn"])["tags"] == submitted.get("tags", {})
 
 
+def test_metadata_of_an_unknown_reference_or_store_says_which_is_missing(
+    omics, imported: dict[str, Any], reference_store_id: str
+) -> None:
+    known = imported["job"]["sources"][0]["referenceId"]
+    for store, reference, missing in (
+        (reference_store_id, "1234567890", f"Reference 1234567890 not found in reference store {reference_store_id}"),
+        ("1234567890", known, "Reference store 1234567890 not found"),
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            omics.get_reference_metadata(referenceStoreId=store, id=reference)
+        assert error_code(excinfo) == "ResourceNotFoundException"
+        assert excinfo.value.response["Error"]["Message"] == missing
+
+
 def test_get_reference_serves_the_plain_fasta_and_the_faidx_index(
     omics, imported: dict[str, Any], reference_store_id: str
 ) -> None:

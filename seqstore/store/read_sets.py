@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db import schema as t
@@ -24,6 +24,13 @@ from .common import created_between, fetch_page, insert_with_new_id, new_id, now
 from .context import StoreContext
 
 log = logging.getLogger("seqstore.read_sets")
+
+# Built once (GetReadSetMetadata, what pipelines poll, and GetReadSet run them): a statement built
+# per call costs more in SQLAlchemy's construction and cache key than its execution.
+_BY_ID = select(t.read_sets).where(
+    t.read_sets.c.id == bindparam("id"), t.read_sets.c.sequence_store_id == bindparam("store")
+)
+_FILES = select(t.read_set_files).where(t.read_set_files.c.read_set_id == bindparam("read_set"))
 
 REFERENCE_ARN = re.compile(r"arn:aws:omics:([^:]+):([0-9]{12}):referenceStore/([0-9]+)/reference/([0-9]+)")
 GONE = ("DELETING", "DELETED")
@@ -125,23 +132,15 @@ class ReadSets:
         return result
 
     def _row(self, connection: Connection, store_id: str, read_set_id: str) -> Any:
-        self.ctx.sequence_stores.require(connection, store_id)
-        row = record(
-            connection.execute(
-                select(t.read_sets).where(
-                    t.read_sets.c.id == read_set_id, t.read_sets.c.sequence_store_id == store_id
-                )
-            )
-        )
+        row = record(connection.execute(_BY_ID, {"id": read_set_id, "store": store_id}))
         if row is None:
+            self.ctx.sequence_stores.require(connection, store_id)  # which of the two is missing
             raise ResourceNotFoundException(f"Read set {read_set_id} not found in sequence store {store_id}")
-        return row
+        return row  # (its store exists: read_sets.sequence_store_id is a foreign key)
 
     @staticmethod
     def _files(connection: Connection, read_set_id: str) -> list[Any]:
-        return records(
-            connection.execute(select(t.read_set_files).where(t.read_set_files.c.read_set_id == read_set_id))
-        )
+        return records(connection.execute(_FILES, {"read_set": read_set_id}))
 
     # --- API operations
 

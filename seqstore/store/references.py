@@ -38,6 +38,10 @@ from .read_sets import PartRange
 REFERENCE_IMPORT = "REFERENCE_IMPORT"
 FILE_KEYS = {"SOURCE": "source", "INDEX": "index"}
 _STORE_BY_ID = select(t.reference_stores).where(t.reference_stores.c.id == bindparam("id"))
+_BY_ID = select(t.references).where(
+    t.references.c.id == bindparam("id"), t.references.c.reference_store_id == bindparam("store")
+)
+_FILES = select(t.reference_files).where(t.reference_files.c.reference_id == bindparam("reference"))
 
 
 def parse_range(header: str, length: int) -> tuple[int, int]:
@@ -193,15 +197,9 @@ class References:
         return result
 
     def _row(self, connection: Connection, store_id: str, reference_id: str) -> Any:
-        self.require_store(connection, store_id)
-        row = record(
-            connection.execute(
-                select(t.references).where(
-                    t.references.c.id == reference_id, t.references.c.reference_store_id == store_id
-                )
-            )
-        )
+        row = record(connection.execute(_BY_ID, {"id": reference_id, "store": store_id}))
         if row is None:
+            self.require_store(connection, store_id)  # which of the two is missing
             raise ResourceNotFoundException(
                 f"Reference {reference_id} not found in reference store {store_id}"
             )
@@ -209,9 +207,7 @@ class References:
 
     @staticmethod
     def _files(connection: Connection, reference_id: str) -> list[Any]:
-        return records(
-            connection.execute(select(t.reference_files).where(t.reference_files.c.reference_id == reference_id))
-        )
+        return records(connection.execute(_FILES, {"reference": reference_id}))
 
     def get_metadata(self, store_id: str, reference_id: str) -> dict[str, Any]:
         with self.ctx.db.read() as connection:
