@@ -1,9 +1,9 @@
 """Metadata API throughput and latency beside the framework floor, in one run.
 
-Starts `seqstore serve` on a temporary data dir, creates sequence stores, then drives
-GetSequenceStore, ListSequenceStores and the trivial `/_seqstore/health` endpoint of the same
-server with `wrk` (concurrent keep-alive HTTP clients written in C, so the client does not eat the
-server's CPU the way a Python client would): with `--auth none` and with signature verification
+Starts `seqstore serve` on a temporary data dir, creates sequence stores and a read set, then
+drives GetSequenceStore, ListSequenceStores, GetReadSetMetadata and the trivial
+`/_seqstore/health` endpoint of the same server with `wrk` (concurrent keep-alive HTTP clients
+written in C, so the client does not eat the server's CPU the way a Python client would): with `--auth none` and with signature verification
 on. Both receive the same signed requests (wrk replays one pre-signed request: a SigV4 signature
 is valid for 15 minutes), as boto3 signs whatever the server does with the signature, so the
 difference between them is the verification alone.
@@ -97,10 +97,33 @@ def start_server(
     return server
 
 
-def measure(url: str, store_id: str, seconds: int, connections: int, sign: bool) -> dict[str, dict[str, float]]:
+def add_read_set(data_dir: Path, database_url: str | None, store_id: str) -> str:
+    """One ACTIVE read set in the store (a paired FASTQ's metadata, written through the service
+    layer as bench/scale.py writes them; its files are not stored: only its metadata is read)."""
+    from scale import synthetic_active, synthetic_source
+
+    from seqstore.api.app import build_store
+    from seqstore.config import Settings
+
+    ctx = build_store(Settings(data_dir=data_dir, database_url=database_url))
+    try:
+        with ctx.db.write() as connection:
+            store = ctx.sequence_stores.require(connection, store_id)
+            prefix = f"{ctx.settings.account_id}/sequenceStore/{store_id}/readSet"
+            item = synthetic_active(0, synthetic_source(0, ""), prefix)
+            return ctx.read_sets.insert_active_many(connection, store, [item])[0]
+    finally:
+        ctx.db.dispose()
+
+
+def measure(
+    url: str, store_id: str, read_set_id: str, seconds: int, connections: int, sign: bool
+) -> dict[str, dict[str, float]]:
     get_url = f"{url}/sequencestore/{store_id}"
+    meta_url = f"{url}/sequencestore/{store_id}/readset/{read_set_id}/metadata"
     list_url = f"{url}/sequencestores?maxResults=50"
     get_headers = signed_headers(get_url, "GET") if sign else {}
+    meta_headers = signed_headers(meta_url, "GET") if sign else {}
     list_headers = signed_headers(list_url, "POST", b"{}") if sign else {"Content-Type": "application/json"}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write('wrk.method = "POST"\nwrk.body = "{}"\n')
@@ -110,6 +133,7 @@ def measure(url: str, store_id: str, seconds: int, connections: int, sign: bool)
         "health": run_wrk(f"{url}/_seqstore/health", seconds, connections),
         "get": run_wrk(get_url, seconds, connections, headers=get_headers),
         "list": run_wrk(list_url, seconds, connections, Path(script.name)),
+        "meta": run_wrk(meta_url, seconds, connections, headers=meta_headers),
     }
 
 
@@ -157,10 +181,11 @@ def main() -> None:
         )
         url = f"http://127.0.0.1:{ports['none']}"
         store_ids = [call(url, "POST", "/sequencestore", {"name": f"bench-{i}"})["id"] for i in range(args.stores)]
+        read_set_id = add_read_set(data_dir, database_url, store_ids[0])
         for _ in range(args.rounds):
             for auth in ("none", "sigv4"):
-                rounds[auth].append(measure(f"http://127.0.0.1:{ports[auth]}", store_ids[0], args.seconds,
-                                            args.connections, sign=True))
+                rounds[auth].append(measure(f"http://127.0.0.1:{ports[auth]}", store_ids[0], read_set_id,
+                                            args.seconds, args.connections, sign=True))
     finally:
         for server in servers:
             server.terminate()
@@ -172,7 +197,7 @@ def main() -> None:
     results = {
         auth: {
             key: {stat: statistics.median(r[key][stat] for r in runs) for stat in ("rps", "p50", "p99")}
-            for key in ("health", "get", "list")
+            for key in ("health", "get", "list", "meta")
         }
         for auth, runs in rounds.items()
     }
@@ -183,12 +208,12 @@ def main() -> None:
           f"{'PostgreSQL' if args.postgres else 'SQLite'}\n")
     print(f"{'auth':6} {'endpoint':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'floor/op':>9}")
     names = {"health": "floor: GET /_seqstore/health", "get": "GetSequenceStore",
-             "list": "ListSequenceStores (50 per page)"}
+             "list": "ListSequenceStores (50 per page)", "meta": "GetReadSetMetadata"}
     for auth, rows in results.items():
         floor = rows["health"]["rps"]
         for key, r in rows.items():
             print(f"{auth:6} {names[key]:34} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {floor / r['rps']:9.2f}x")
-    for key in ("get", "list"):
+    for key in ("get", "list", "meta"):
         cost = results["none"][key]["rps"] / results["sigv4"][key]["rps"] - 1
         print(f"signature verification costs {names[key]} {cost * 100:.0f}% of its requests/s")
 
