@@ -20,6 +20,7 @@ from sqlalchemy import DateTime, text
 from sqlalchemy.dialects import sqlite
 
 from seqstore.db import engine
+from seqstore.db import schema as t
 from seqstore.db.engine import Database
 from seqstore.db.schema import UtcDateTime
 from seqstore.store.common import record, records
@@ -174,8 +175,6 @@ def test_timestamps_and_json_round_trip(db: Database) -> None:
                 "'[\"k\"]', 'KMS', '2026-11-24 05:25:11.123456', '2026-11-24 05:25:11.123456')"
             )
         )
-    from seqstore.db import schema as t
-
     with db.read() as connection:
         rows = records(connection.execute(t.sequence_stores.select().order_by(t.sequence_stores.c.seq)))
         one = record(connection.execute(t.sequence_stores.select().where(t.sequence_stores.c.id == "2")))
