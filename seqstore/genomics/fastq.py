@@ -26,7 +26,7 @@ from typing import Any
 from isal import igzip_threaded
 
 from .errors import IngestError, show_bytes
-from .htslib import python_child_environment
+from .htslib import how_it_ended, python_child_environment
 from .results import ReadSetIngest
 from .streams import CHUNK_SIZE, ChunkHasher, Sniffed, hash_factory, open_content, sniff
 
@@ -119,7 +119,7 @@ def _scan_in_parallel(
             if child.returncode:
                 # Not the file's fault (a file's problems come back as an IngestError's message):
                 # the read set says the reader stopped, the operator's log says why.
-                ended = f"signal {-child.returncode}" if child.returncode < 0 else f"exit status {child.returncode}"
+                ended = how_it_ended(child.returncode)
                 log.warning("source2: the FASTQ scanning child ended with %s: %s", ended,
                             err.decode(errors="replace")[-4000:])
                 raise IngestError(f"source2: the FASTQ reader stopped ({ended}); the file was not checked")

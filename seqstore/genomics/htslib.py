@@ -37,6 +37,11 @@ def python_child_environment() -> dict[str, str]:
     return env
 
 
+def how_it_ended(returncode: int) -> str:
+    """How a child process that failed ended, for a message: `signal 9`, `exit status 1`."""
+    return f"signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
+
+
 def child_environment(work_dir: Path) -> dict[str, str]:
     """Returns the environment for htslib children: seqstore importable, no reference
     downloads, no shared cache."""

@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .htslib import read_log
+from .htslib import how_it_ended, read_log
 
 SWITCH = "SEQSTORE_NATIVE_HTSLIB"
 log = logging.getLogger("seqstore.ingest")
@@ -122,8 +122,7 @@ def scan(
         child = subprocess.run(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env)
     log_text = read_log(log_path)
     if child.returncode != 0 or not child.stdout:
-        status = f"signal {-child.returncode}" if child.returncode < 0 else f"exit status {child.returncode}"
-        raise ScanFailure("crash", [status], None, log_text)
+        raise ScanFailure("crash", [how_it_ended(child.returncode)], None, log_text)
     answer = json.loads(child.stdout)
     if "error" in answer:
         code, *details = answer["error"]
@@ -169,5 +168,5 @@ def _jsonable(value: object) -> object:
 
 
 def main() -> None:
-    """The child's entry point: arguments as ``scan_bam`` passes them, the answer as JSON."""
+    """The child's entry point: arguments as ``scan`` passes them, the answer as JSON."""
     sys.stdout.write(json.dumps(_child(*sys.argv[1:7])))
