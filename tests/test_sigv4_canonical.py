@@ -65,8 +65,13 @@ def credential(headers: dict[str, str]) -> auth.Credential:
     )
 
 
-def test_the_sigv4_helper_is_built_wherever_a_compiler_is() -> None:
+def require_sigv4_helper() -> None:
+    """Go on only with the C helper (it is built wherever a compiler and OpenSSL's headers are)."""
     require_helper(auth._native is not None, "seqstore/protocol/_sigv4", ("/usr/include/openssl/sha.h",))
+
+
+def test_the_sigv4_helper_is_built_wherever_a_compiler_is() -> None:
+    require_sigv4_helper()
 
 
 def long_requests() -> list[tuple[str, str, str, dict[str, str], bytes]]:
@@ -85,7 +90,7 @@ def long_requests() -> list[tuple[str, str, str, dict[str, str], bytes]]:
 def test_the_helper_signs_as_botocore_does(
     method: str, path: str, query: str, headers: dict[str, str], body: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    require_helper(auth._native is not None, "seqstore/protocol/_sigv4", ("/usr/include/openssl/sha.h",))
+    require_sigv4_helper()
     url = f"http://{headers['host']}{path}" + (f"?{query}" if query else "")
     request = AWSRequest(method=method, url=url, headers=dict(headers), data=body)
     request.context["timestamp"] = STAMP
@@ -117,7 +122,7 @@ def test_the_helper_leaves_what_is_not_ascii_to_python(
 ) -> None:
     """Header values and paths arrive decoded as latin-1: Python's rules (str.split() on
     non-ASCII spaces, UTF-8 encoding) decide such requests, in either mode."""
-    require_helper(auth._native is not None, "seqstore/protocol/_sigv4", ("/usr/include/openssl/sha.h",))
+    require_sigv4_helper()
     claim = credential(headers)
     pads = auth._native_pads("SK", claim.date, claim.region, claim.service)
     args = (auth._canonical_path(path), query, headers, claim.names, claim.names_joined, b"{}", STAMP, claim.scope, pads)
@@ -130,7 +135,7 @@ def test_the_helper_leaves_what_is_not_ascii_to_python(
 @pytest.mark.parametrize("native", [True, False], ids=["helper", "python"])
 def test_a_botocore_signature_verifies(native: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     if native:
-        require_helper(auth._native is not None, "seqstore/protocol/_sigv4", ("/usr/include/openssl/sha.h",))
+        require_sigv4_helper()
     else:
         monkeypatch.setattr(auth, "_native", None)
     key = AccessKey("AKIDEXAMPLE", "secret")
