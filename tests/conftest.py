@@ -20,7 +20,7 @@ import requests
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTDATA = ROOT.parent / "shared" / "testdata" / "htslib"
+TESTDATA = ROOT / "tests" / "data" / "htslib"
 
 
 def free_port() -> int:

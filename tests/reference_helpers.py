@@ -29,7 +29,7 @@ REGION = "us-east-1"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/seqstore-reference-tests"
 PART_SIZE = 104_857_600
 BUCKET = "reference-tests"
-TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "htslib"
+TESTDATA = Path(__file__).resolve().parent / "data" / "htslib"
 TIMEOUT = 60.0
 
 

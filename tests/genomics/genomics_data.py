@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pysam
 
-HTSLIB_TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "htslib"
+HTSLIB_TESTDATA = Path(__file__).resolve().parents[1] / "data" / "htslib"
 
 _QUALITY = "".join(chr(c) for c in range(33, 75))
 
