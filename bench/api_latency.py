@@ -102,16 +102,17 @@ def add_read_set(data_dir: Path, database_url: str | None, store_id: str) -> str
     layer as bench/scale.py writes them; its files are not stored: only its metadata is read)."""
     from scale import synthetic_active, synthetic_source
 
-    from seqstore.api.app import build_store
     from seqstore.config import Settings
+    from seqstore.server import build_domain
+    from seqstore.store.bulk import insert_active_many
 
-    ctx = build_store(Settings(data_dir=data_dir, database_url=database_url))
+    ctx = build_domain(Settings(data_dir=data_dir, database_url=database_url))
     try:
         with ctx.db.write() as connection:
             store = ctx.sequence_stores.require(connection, store_id)
             prefix = f"{ctx.settings.account_id}/sequenceStore/{store_id}/readSet"
             item = synthetic_active(0, synthetic_source(0, ""), prefix)
-            return ctx.read_sets.insert_active_many(connection, store, [item])[0]
+            return insert_active_many(connection, ctx.arns, ctx.settings.part_size, store, [item])[0]
     finally:
         ctx.db.dispose()
 

@@ -57,10 +57,12 @@ from benchlib import (  # noqa: E402 - bench/ is on sys.path when a script of it
     with_schema,
 )
 
-from seqstore.api.app import build_store  # noqa: E402
 from seqstore.config import Settings  # noqa: E402
-from seqstore.store.context import StoreContext  # noqa: E402
-from seqstore.store.read_sets import IngestedReadSet, StoredFile  # noqa: E402
+from seqstore.server import build_domain  # noqa: E402
+from seqstore.store.bulk import IngestedReadSet, insert_active_many  # noqa: E402
+from seqstore.store.domain import Domain  # noqa: E402
+from seqstore.store.read_set_lifecycle import Analysis  # noqa: E402
+from seqstore.store.read_set_rows import StoredFile  # noqa: E402
 
 PAGE = 100  # maxResults of every ListReadSets call (the API's maximum)
 TARGET = 2.0  # each operation at the largest size within 2x of the smallest size's figure
@@ -208,11 +210,13 @@ def synthetic_active(i: int, source: SimpleNamespace, prefix: str) -> IngestedRe
         source=source,
         creation_type="IMPORT" if i % 4 == 0 else "UPLOAD",
         creation_job_id=f"{(i // 1000) % 10**10:010d}" if i % 4 == 0 else f"{(7 * i) % 10**10:010d}",
-        read_count=reads,
-        base_count=reads * 150,
-        alignment="ALIGNED" if file_type in ("BAM", "CRAM") else "UNALIGNED",
-        etag_algorithm=f"{file_type}_MD5up",
-        etags={"source1": md5(f"{i}/1"), **({"source2": md5(f"{i}/2")} if paired else {})},
+        analysis=Analysis(
+            read_count=reads,
+            base_count=reads * 150,
+            alignment="ALIGNED" if file_type in ("BAM", "CRAM") else "UNALIGNED",
+            etag_algorithm=f"{file_type}_MD5up",
+            etags={"source1": md5(f"{i}/1"), **({"source2": md5(f"{i}/2")} if paired else {})},
+        ),
         files=files,
     )
 
@@ -220,7 +224,7 @@ def synthetic_active(i: int, source: SimpleNamespace, prefix: str) -> IngestedRe
 class Filler:
     """Grows one store through the service layer and remembers its ACTIVE ids."""
 
-    def __init__(self, ctx: StoreContext, store_id: str, batch: int) -> None:
+    def __init__(self, ctx: Domain, store_id: str, batch: int) -> None:
         self.ctx = ctx
         self.store_id = store_id
         self.batch = batch
@@ -252,15 +256,17 @@ class Filler:
             moment = datetime.now(UTC)
             self.last_batch_time = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
             with self.ctx.db.write() as connection:
-                self.active.extend(self.ctx.read_sets.insert_active_many(connection, store, items))
+                self.active.extend(
+                    insert_active_many(connection, self.ctx.arns, self.ctx.settings.part_size, store, items)
+                )
                 for i, source in others:
                     creation = "IMPORT" if i % 4 == 0 else "UPLOAD"
-                    read_set_id = self.ctx.read_sets.insert_processing(
+                    read_set_id = self.ctx.lifecycle.insert_processing(
                         connection, store, source, creation_type=creation, creation_job_id=f"{i:010d}"
                     )
                     if status_of(i) == "UPLOAD_FAILED":
-                        self.ctx.read_sets.mark_failed(
-                            connection, read_set_id, "synthetic: the file is not valid FASTQ (line 4)"
+                        self.ctx.lifecycle.fail_processing(
+                            [read_set_id], "synthetic: the file is not valid FASTQ (line 4)", connection
                         )
             self.created_active += len(items)
             print(f"\r  {self.count:,} read sets", end="", file=sys.stderr, flush=True)
@@ -460,7 +466,7 @@ def main() -> None:
         server = Server(work / "data", database_url)  # migrates the schema
         omics = omics_client(server.url)
         store_id = str(omics.create_sequence_store(name="scale")["id"])
-        ctx = build_store(Settings(data_dir=work / "bench", database_url=database_url))
+        ctx = build_domain(Settings(data_dir=work / "bench", database_url=database_url))
         filler = Filler(ctx, store_id, args.batch)
         by_size: dict[int, dict[str, Any]] = {}
         fills: dict[int, dict[str, float]] = {}

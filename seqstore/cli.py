@@ -25,7 +25,7 @@ def is_loopback(host: str) -> bool:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .api.app import build_store, create_app
+    from .server import application, build_domain
 
     settings = _settings(args)
     settings.host = args.host
@@ -43,7 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    store = build_store(settings)
+    store = build_domain(settings)
     store.keys.check_master_key()  # API processes verify signatures with the stored secrets
     credentials = ""
     if settings.auth == "none":
@@ -89,17 +89,17 @@ def _serve(args: argparse.Namespace) -> int:
         # Each API process builds the same app from the environment (schema already migrated).
         os.environ.update(settings.to_environment())
         uvicorn.run(
-            "seqstore.api.app:app_from_environment", factory=True, workers=settings.api_processes, **options
+            "seqstore.server:app_from_environment", factory=True, workers=settings.api_processes, **options
         )
     else:
-        uvicorn.run(create_app(store, job_threads=settings.concurrency), **options)
+        uvicorn.run(application(store, job_threads=settings.concurrency), **options)
     return 0
 
 
 def _keys(args: argparse.Namespace) -> int:
-    from .api.app import build_store
+    from .server import build_domain
 
-    store = build_store(_settings(args))
+    store = build_domain(_settings(args))
     store.keys.check_master_key()  # a key created with another master key would be unreadable
     if args.keys_command == "create":
         key = store.keys.create(name=args.name, read_only=args.read_only)
@@ -141,11 +141,13 @@ def _worker(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from .api.app import build_store
-    from .jobs.runners import build_worker, recover
+    from . import native
+    from .server import build_domain, recover
+    from .server import worker as build_worker
 
     settings = _settings(args)
-    store = build_store(settings)
+    store = build_domain(settings)
+    native.log_status()
     recover(store)
     worker = build_worker(store, settings.concurrency)
     stop = threading.Event()

@@ -15,7 +15,8 @@ from conftest import S3_CREDENTIALS, shared_moto
 
 from seqstore.blobs import BlobStore, BlobStoreUnavailable, CopySource
 from seqstore.blobs.local import LocalBlobStore
-from seqstore.blobs.s3 import WRITE_PART, S3BlobStore
+from seqstore.blobs.s3 import S3BlobStore
+from seqstore.blobs.s3_writer import WRITE_PART
 
 
 @pytest.fixture

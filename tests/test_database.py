@@ -22,8 +22,8 @@ from sqlalchemy.dialects import sqlite
 from seqstore.db import engine
 from seqstore.db import schema as t
 from seqstore.db.engine import Database
+from seqstore.db.rows import record, records
 from seqstore.db.schema import UtcDateTime
-from seqstore.store.common import record, records
 
 
 def probed(url: str) -> Iterator[Database]:

@@ -1,4 +1,4 @@
-"""`ReadSets.insert_active_many` (bulk filling, used by bench/scale.py) leaves the rows, files and
+"""`store.bulk.insert_active_many` (bulk filling, used by bench/scale.py) leaves the rows, files and
 tags that `insert_processing` + `mark_active` leave, one read set at a time. And ListReadSets
 filtered by creation time, paged through read sets filled in bulk with chosen creation times
 while more arrive."""
@@ -15,19 +15,22 @@ import pytest
 from conftest import TEST_DATABASE, new_postgres_database_url
 from sqlalchemy import select, update
 
-from seqstore.api.app import build_store
 from seqstore.config import Settings
 from seqstore.db import schema as t
-from seqstore.protocol.errors import ValidationException
-from seqstore.store import read_sets as read_sets_module
-from seqstore.store.context import StoreContext
-from seqstore.store.read_sets import IngestedReadSet, StoredFile
+from seqstore.errors import ValidationException
+from seqstore.server import build_domain
+from seqstore.store import bulk
+from seqstore.store import tags as tag_rows
+from seqstore.store.bulk import IngestedReadSet
+from seqstore.store.domain import Domain
+from seqstore.store.read_set_lifecycle import Analysis
+from seqstore.store.read_set_rows import StoredFile
 
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Any:
     database_url = new_postgres_database_url() if TEST_DATABASE == "postgresql" else ""
-    context = build_store(Settings(data_dir=tmp_path / "data", database_url=database_url))
+    context = build_domain(Settings(data_dir=tmp_path / "data", database_url=database_url))
     yield context
     context.db.dispose()
 
@@ -39,21 +42,26 @@ def item(name: str, tags: dict[str, str]) -> IngestedReadSet:
         source_file_type="BAM", tags=tags,
     )  # fmt: skip
     return IngestedReadSet(
-        source=source, creation_type="IMPORT", creation_job_id="1234567890", read_count=10, base_count=1500,
-        alignment="ALIGNED", etag_algorithm="BAM_MD5up", etags={"source1": "a" * 32},
+        source=source, creation_type="IMPORT", creation_job_id="1234567890",
+        analysis=Analysis(read_count=10, base_count=1500, alignment="ALIGNED", etag_algorithm="BAM_MD5up",
+                          etags={"source1": "a" * 32}),
         files=[StoredFile("source1", f"k/{name}.bam", f"{name}.bam", 1000),
                StoredFile("index", f"k/{name}.bam.bai", f"{name}.bai", 10)],
     )  # fmt: skip
 
 
-def state(ctx: StoreContext, store_id: str, read_set_id: str) -> dict[str, Any]:
+def insert_many(ctx: Domain, connection: Any, store: Any, items: list[IngestedReadSet]) -> list[str]:
+    return bulk.insert_active_many(connection, ctx.arns, ctx.settings.part_size, store, items)
+
+
+def state(ctx: Domain, store_id: str, read_set_id: str) -> dict[str, Any]:
     """Everything stored about a read set, without what differs by nature (id, ARN, times)."""
     with ctx.db.read() as connection:
         row = connection.execute(select(t.read_sets).where(t.read_sets.c.id == read_set_id)).one()
         files = connection.execute(
             select(t.read_set_files).where(t.read_set_files.c.read_set_id == read_set_id)
         ).all()
-        tags = ctx.tags.get(connection, ctx.arns.read_set(store_id, read_set_id))
+        tags = tag_rows.get(connection, ctx.arns.read_set(store_id, read_set_id))
     columns = {k: v for k, v in row._mapping.items() if k not in ("seq", "id")}
     times = (columns.pop("creation_time"), columns.pop("update_time"), columns.pop("last_access_time"))
     assert all(times)
@@ -64,45 +72,41 @@ def state(ctx: StoreContext, store_id: str, read_set_id: str) -> dict[str, Any]:
     }
 
 
-def test_bulk_equals_one_by_one(ctx: StoreContext) -> None:
+def test_bulk_equals_one_by_one(ctx: Domain) -> None:
     store_id = ctx.sequence_stores.create({"name": "bulk"})["id"]
     with ctx.db.write() as connection:
         store = ctx.sequence_stores.require(connection, store_id)
         one = item("rs", {"k": "v"})
-        single = ctx.read_sets.insert_processing(
+        single = ctx.lifecycle.insert_processing(
             connection,
             store,
             one.source,
             creation_type=one.creation_type,
             creation_job_id=one.creation_job_id,
         )
-        ctx.read_sets.mark_active(
-            connection, single, read_count=one.read_count, base_count=one.base_count, alignment=one.alignment,
-            etag_algorithm=one.etag_algorithm, etags=one.etags, files=one.files,
-        )  # fmt: skip
-        bulk = ctx.read_sets.insert_active_many(
-            connection, store, [item("rs", {"k": "v"}), item("other", {})]
-        )
-    assert len(bulk) == 2 and len(set(bulk) | {single}) == 3
-    assert state(ctx, store_id, bulk[0]) == state(ctx, store_id, single)
-    other = state(ctx, store_id, bulk[1])
+    ctx.lifecycle.mark_active(single, one.analysis, one.files)
+    with ctx.db.write() as connection:
+        many = insert_many(ctx, connection, store, [item("rs", {"k": "v"}), item("other", {})])
+    assert len(many) == 2 and len(set(many) | {single}) == 3
+    assert state(ctx, store_id, many[0]) == state(ctx, store_id, single)
+    other = state(ctx, store_id, many[1])
     assert other["row"]["name"] == "other" and other["tags"] == {} and len(other["files"]) == 2
     listed = ctx.read_sets.list_read_sets({"sequenceStoreId": store_id})["readSets"]
-    assert [r["id"] for r in listed] == [single, *bulk]  # created in this order
-    assert ctx.read_sets.get_metadata(store_id, bulk[0])["status"] == "ACTIVE"
+    assert [r["id"] for r in listed] == [single, *many]  # created in this order
+    assert ctx.read_sets.get_metadata(store_id, many[0])["status"] == "ACTIVE"
 
 
-def test_bulk_skips_taken_ids(ctx: StoreContext, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bulk_skips_taken_ids(ctx: Domain, monkeypatch: pytest.MonkeyPatch) -> None:
     store_id = ctx.sequence_stores.create({"name": "bulk"})["id"]
     with ctx.db.write() as connection:
         store = ctx.sequence_stores.require(connection, store_id)
-        [taken] = ctx.read_sets.insert_active_many(connection, store, [item("first", {})])
-        assert ctx.read_sets.insert_active_many(connection, store, []) == []
+        [taken] = insert_many(ctx, connection, store, [item("first", {})])
+        assert insert_many(ctx, connection, store, []) == []
     fresh = (f"{n:010d}" for n in itertools.count(1))
     draws = itertools.chain([taken, taken], fresh)  # the first two draws collide
-    monkeypatch.setattr(read_sets_module, "new_id", lambda: next(draws))
+    monkeypatch.setattr(bulk, "new_id", lambda: next(draws))
     with ctx.db.write() as connection:
-        ids = ctx.read_sets.insert_active_many(connection, store, [item("a", {}), item("b", {})])
+        ids = insert_many(ctx, connection, store, [item("a", {}), item("b", {})])
     assert taken not in ids and len(set(ids)) == 2
 
 
@@ -115,11 +119,11 @@ def at(second: float) -> datetime:
     return T0 + timedelta(seconds=second)
 
 
-def add(ctx: StoreContext, store_id: str, *seconds: float) -> list[str]:
+def add(ctx: Domain, store_id: str, *seconds: float) -> list[str]:
     """Read sets created at these times (in this order, so in `seq` order), in one transaction."""
     with ctx.db.write() as connection:
         store = ctx.sequence_stores.require(connection, store_id)
-        ids = ctx.read_sets.insert_active_many(connection, store, [item(f"rs{s}", {}) for s in seconds])
+        ids = insert_many(ctx, connection, store, [item(f"rs{s}", {}) for s in seconds])
         for read_set_id, second in zip(ids, seconds, strict=True):
             connection.execute(
                 update(t.read_sets).where(t.read_sets.c.id == read_set_id).values(creation_time=at(second))
@@ -127,7 +131,7 @@ def add(ctx: StoreContext, store_id: str, *seconds: float) -> list[str]:
     return ids
 
 
-def key_of(ctx: StoreContext) -> dict[str, tuple[datetime, int]]:
+def key_of(ctx: Domain) -> dict[str, tuple[datetime, int]]:
     with ctx.db.read() as connection:
         rows = connection.execute(select(t.read_sets.c.id, t.read_sets.c.creation_time, t.read_sets.c.seq))
         return {r.id: (r.creation_time, r.seq) for r in rows}
@@ -143,7 +147,7 @@ def key_of(ctx: StoreContext) -> dict[str, tuple[datetime, int]]:
     ids=["after", "before", "between"],
 )
 def test_created_filter_pages_neither_repeat_nor_skip_while_read_sets_arrive(
-    ctx: StoreContext, flt: dict[str, datetime]
+    ctx: Domain, flt: dict[str, datetime]
 ) -> None:
     store_id = ctx.sequence_stores.create({"name": "timed"})["id"]
     # Times out of `seq` order, ties (a batch shares one time), both bounds exactly, rows outside.
@@ -186,7 +190,7 @@ def test_created_filter_pages_neither_repeat_nor_skip_while_read_sets_arrive(
     assert ahead and set(added) - set(seen)  # the arrivals did land on both sides of the cursor
 
 
-def test_a_created_filter_token_is_refused_for_another_filter(ctx: StoreContext) -> None:
+def test_a_created_filter_token_is_refused_for_another_filter(ctx: Domain) -> None:
     store_id = ctx.sequence_stores.create({"name": "tokens"})["id"]
     add(ctx, store_id, 1, 2, 3, 4)
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from seqstore.errors import RequestTimeoutException
 from seqstore.protocol import streams
-from seqstore.protocol.errors import RequestTimeoutException
 from seqstore.protocol.streams import receive_within
 
 MESSAGE = {"type": "http.request", "body": b"{}", "more_body": False}

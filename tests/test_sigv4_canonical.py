@@ -16,7 +16,8 @@ from botocore.credentials import Credentials
 from native_helpers import require_helper
 
 from seqstore.protocol import auth
-from seqstore.protocol.auth import AccessKey, SigV4Verifier, canonical_request
+from seqstore.protocol.auth import SigV4Verifier, canonical_request
+from seqstore.store.access_keys import AccessKey
 
 SEGMENTS = ["sequencestore", "1234567890", "readset", "..", ".", "", "a%2Fb", "arn%3Aaws%3Aomics", "~x", "%7E",
             "%20", "caf%C3%A9", "-_.", "UPPER", "%25"]

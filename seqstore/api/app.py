@@ -1,21 +1,17 @@
-"""Assemble the ASGI application from its parts."""
+"""The ASGI application of the storage API on a domain: its handlers, auth, limits and cache."""
 
 from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from ..blobs import open_blob_store
-from ..config import Settings
-from ..db.engine import Database
-from ..jobs.runners import build_worker, recover
-from ..protocol.auth import AccessKey, SigV4Verifier
+from ..protocol.auth import SigV4Verifier
 from ..protocol.cache import ResponseCache
 from ..protocol.dispatch import Dispatcher
 from ..protocol.quotas import DEFAULT_RATES, ConcurrencyLimiter, RateLimiter, parse_overrides
-from ..store.access_keys import AccessKeys, load_master_key
-from ..store.context import StoreContext
+from ..store.domain import Domain
 from . import read_set_jobs, read_sets, references, s3_access, sequence_stores, tags, uploads
 
 log = logging.getLogger("seqstore")
@@ -35,23 +31,9 @@ CACHEABLE_READS = (
 )
 
 
-def build_store(settings: Settings) -> StoreContext:
-    """The service layer on the configured database and blob store (schema migrated)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url())
-    db.migrate()
-    env_key = None
-    if settings.access_key_id and settings.secret_access_key:
-        env_key = AccessKey(settings.access_key_id, settings.secret_access_key, name="environment")
-    keys = AccessKeys(db, load_master_key(settings.data_dir), env_key)
-    blobs = open_blob_store(settings)
-    blobs.check()
-    return StoreContext(settings, db, blobs, keys)
-
-
-def resource_arn(store: StoreContext, operation: str, labels: dict[str, str]) -> str | None:
+def resource_arn(domain: Domain, operation: str, labels: dict[str, str]) -> str | None:
     """The ARN of the resource a request names, for the audit log."""
-    arns = store.arns
+    arns = domain.arns
     if "resourceArn" in labels or "s3AccessPointArn" in labels:
         return labels.get("resourceArn") or labels.get("s3AccessPointArn")
     if "sequenceStoreId" in labels:
@@ -71,55 +53,44 @@ def resource_arn(store: StoreContext, operation: str, labels: dict[str, str]) ->
     return None
 
 
-def create_app(store: StoreContext, *, job_threads: int = 0) -> Dispatcher:
-    """The ASGI application serving the storage API on `store`, with `job_threads` job worker
-    threads in this process (0: jobs are left to `seqstore worker` processes). Requests must be signed with
-    SigV4 unless the settings say `auth = none`."""
+def create_app(
+    domain: Domain,
+    *,
+    on_startup: Callable[[], None] = lambda: None,
+    on_shutdown: Callable[[], None] = lambda: None,
+) -> Dispatcher:
+    """The ASGI application serving the storage API on `domain`, calling `on_startup` and
+    `on_shutdown` (seqstore/server.py starts and stops the job worker there; the database is
+    disposed of after `on_shutdown`). Requests must be signed with SigV4 unless the settings say
+    `auth = none`."""
     handlers: dict[str, Any] = {}
     for module in HANDLER_MODULES:
         for operation, function in module.HANDLERS.items():
-            handlers[operation] = functools.partial(function, store)
+            handlers[operation] = functools.partial(function, domain)
 
     def health() -> tuple[int, dict[str, Any]]:
         return 200, {"status": "ok", "service": "seqstore"}
 
-    worker = build_worker(store, job_threads) if job_threads else None
-
-    def startup() -> None:
-        recover(store)
-        if worker is not None:
-            worker.start()
-
     def shutdown() -> None:
-        if worker is not None:
-            worker.stop()
-        store.db.dispose()
+        on_shutdown()
+        domain.db.dispose()
 
     verifier = (
-        None if store.settings.auth == "none" else SigV4Verifier(store.keys.lookup, store.settings.region)
+        None if domain.settings.auth == "none" else SigV4Verifier(domain.keys.lookup, domain.settings.region)
     )
     limiter = None
-    if store.settings.emulate_quotas:
-        limiter = RateLimiter({**DEFAULT_RATES, **parse_overrides(store.settings.quota_overrides)})
+    if domain.settings.emulate_quotas:
+        limiter = RateLimiter({**DEFAULT_RATES, **parse_overrides(domain.settings.quota_overrides)})
     return Dispatcher(
         handlers,
         internal_routes={"/_seqstore/health": health},
-        on_startup=startup,
+        on_startup=on_startup,
         on_shutdown=shutdown,
         verifier=verifier,
-        resource_of=functools.partial(resource_arn, store),
+        resource_of=functools.partial(resource_arn, domain),
         rate_limiter=limiter,
-        concurrency_limiter=ConcurrencyLimiter({"UploadReadSetPart": store.settings.max_concurrent_parts}),
+        concurrency_limiter=ConcurrencyLimiter({"UploadReadSetPart": domain.settings.max_concurrent_parts}),
         response_cache=(
-            ResponseCache(store.db.data_version, CACHEABLE_READS) if store.settings.response_cache else None
+            ResponseCache(domain.db.data_version, CACHEABLE_READS) if domain.settings.response_cache else None
         ),
     )
-
-
-def app_from_environment() -> Dispatcher:
-    """The application as configured by SEQSTORE_* variables: the factory each API process of
-    `seqstore serve --workers N` builds (uvicorn imports it by name in every process)."""
-    settings = Settings()
-    store = build_store(settings)
-    store.keys.check_master_key()
-    return create_app(store, job_threads=settings.concurrency)

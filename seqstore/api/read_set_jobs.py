@@ -2,46 +2,46 @@
 
 from typing import Any
 
-from ..store.context import StoreContext
+from ..store.domain import Domain
 from ..store.read_set_jobs import ACTIVATION, EXPORT, IMPORT
 
 
-def start_read_set_import_job(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.read_set_jobs.start_import(params)
+def start_read_set_import_job(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.read_set_jobs.start_import(params)
 
 
-def get_read_set_import_job(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.read_set_jobs.get(IMPORT, params["sequenceStoreId"], params["id"])
+def get_read_set_import_job(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.read_set_jobs.get(IMPORT, params["sequenceStoreId"], params["id"])
 
 
-def list_read_set_import_jobs(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    jobs, token = store.read_set_jobs.list_jobs(IMPORT, params)
+def list_read_set_import_jobs(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    jobs, token = domain.read_set_jobs.list_jobs(IMPORT, params)
     return {"importJobs": jobs, "nextToken": token}
 
 
-def start_read_set_export_job(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.read_set_jobs.start_export(params)
+def start_read_set_export_job(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.read_set_jobs.start_export(params)
 
 
-def get_read_set_export_job(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.read_set_jobs.get(EXPORT, params["sequenceStoreId"], params["id"])
+def get_read_set_export_job(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.read_set_jobs.get(EXPORT, params["sequenceStoreId"], params["id"])
 
 
-def list_read_set_export_jobs(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    jobs, token = store.read_set_jobs.list_jobs(EXPORT, params)
+def list_read_set_export_jobs(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    jobs, token = domain.read_set_jobs.list_jobs(EXPORT, params)
     return {"exportJobs": jobs, "nextToken": token}
 
 
-def start_read_set_activation_job(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.read_set_jobs.start_activation(params)
+def start_read_set_activation_job(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.read_set_jobs.start_activation(params)
 
 
-def get_read_set_activation_job(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.read_set_jobs.get(ACTIVATION, params["sequenceStoreId"], params["id"])
+def get_read_set_activation_job(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.read_set_jobs.get(ACTIVATION, params["sequenceStoreId"], params["id"])
 
 
-def list_read_set_activation_jobs(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    jobs, token = store.read_set_jobs.list_jobs(ACTIVATION, params)
+def list_read_set_activation_jobs(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    jobs, token = domain.read_set_jobs.list_jobs(ACTIVATION, params)
     return {"activationJobs": jobs, "nextToken": token}
 
 

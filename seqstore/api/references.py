@@ -3,60 +3,60 @@
 import asyncio
 from typing import Any
 
-from ..store.context import StoreContext
+from ..store.domain import Domain
 from .read_sets import part_stream
 
 
-def create_reference_store(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.references.create_store(params)
+def create_reference_store(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.reference_stores.create(params)
 
 
-def get_reference_store(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.references.get_store(params["id"])
+def get_reference_store(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.reference_stores.get(params["id"])
 
 
-def list_reference_stores(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.references.list_stores(params)
+def list_reference_stores(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.reference_stores.list_stores(params)
 
 
-def delete_reference_store(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.references.delete_store(params["id"])
+def delete_reference_store(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.reference_stores.delete(params["id"])
 
 
-def get_reference_metadata(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.references.get_metadata(params["referenceStoreId"], params["id"])
+def get_reference_metadata(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.references.get_metadata(params["referenceStoreId"], params["id"])
 
 
-def list_references(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.references.list_references(params)
+def list_references(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.references.list_references(params)
 
 
-def delete_reference(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.references.delete_reference(params["referenceStoreId"], params["id"])
+def delete_reference(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.references.delete_reference(params["referenceStoreId"], params["id"])
 
 
-async def get_reference(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
+async def get_reference(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
     part = await asyncio.to_thread(
-        store.references.part_range,
+        domain.references.part_range,
         params["referenceStoreId"],
         params["id"],
         params.get("file"),
         params["partNumber"],
         params.get("range"),
     )
-    return {"payload": part_stream(store, part)}
+    return {"payload": part_stream(domain, part)}
 
 
-def start_reference_import_job(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.references.start_import(params)
+def start_reference_import_job(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.reference_imports.start_import(params)
 
 
-def get_reference_import_job(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.references.get_import(params["referenceStoreId"], params["id"])
+def get_reference_import_job(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.reference_imports.get_import(params["referenceStoreId"], params["id"])
 
 
-def list_reference_import_jobs(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.references.list_imports(params)
+def list_reference_import_jobs(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.reference_imports.list_imports(params)
 
 
 HANDLERS = {

@@ -2,19 +2,19 @@
 
 from typing import Any
 
-from ..store.context import StoreContext
+from ..store.domain import Domain
 
 
-def put_s3_access_policy(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.s3_access.put(params["s3AccessPointArn"], params["s3AccessPolicy"])
+def put_s3_access_policy(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.s3_access.put(params["s3AccessPointArn"], params["s3AccessPolicy"])
 
 
-def get_s3_access_policy(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.s3_access.get(params["s3AccessPointArn"])
+def get_s3_access_policy(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.s3_access.get(params["s3AccessPointArn"])
 
 
-def delete_s3_access_policy(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.s3_access.delete(params["s3AccessPointArn"])
+def delete_s3_access_policy(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.s3_access.delete(params["s3AccessPointArn"])
 
 
 HANDLERS = {

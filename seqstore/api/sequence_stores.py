@@ -2,27 +2,27 @@
 
 from typing import Any
 
-from ..store.context import StoreContext
+from ..store.domain import Domain
 
 
-def create_sequence_store(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.sequence_stores.create(params)
+def create_sequence_store(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.sequence_stores.create(params)
 
 
-def get_sequence_store(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.sequence_stores.get(params["id"])
+def get_sequence_store(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.sequence_stores.get(params["id"])
 
 
-def list_sequence_stores(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.sequence_stores.list_stores(params)
+def list_sequence_stores(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.sequence_stores.list_stores(params)
 
 
-def update_sequence_store(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.sequence_stores.update(params)
+def update_sequence_store(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.sequence_stores.update(params)
 
 
-def delete_sequence_store(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.sequence_stores.delete(params["id"])
+def delete_sequence_store(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.sequence_stores.delete(params["id"])
 
 
 HANDLERS = {

@@ -2,19 +2,19 @@
 
 from typing import Any
 
-from ..store.context import StoreContext
+from ..store.domain import Domain
 
 
-def tag_resource(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.tags.tag_resource(params["resourceArn"], params["tags"])
+def tag_resource(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.tagging.tag_resource(params["resourceArn"], params["tags"])
 
 
-def untag_resource(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.tags.untag_resource(params["resourceArn"], params["tagKeys"])
+def untag_resource(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.tagging.untag_resource(params["resourceArn"], params["tagKeys"])
 
 
-def list_tags_for_resource(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.tags.list_tags(params["resourceArn"])
+def list_tags_for_resource(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.tagging.list_tags(params["resourceArn"])
 
 
 HANDLERS = {

@@ -1,33 +1,42 @@
-"""Handlers: direct multipart upload of read sets."""
+"""Handlers: direct multipart upload of read sets. UploadReadSetPart streams its body here, in
+the API layer (the domain records the part once its bytes are stored)."""
 
+from __future__ import annotations
+
+import asyncio
+import hashlib
 from typing import Any
 
-from ..store.context import StoreContext
-from ..store.uploads import receive_part
+from ..errors import ValidationException
+from ..protocol.streams import RequestBody
+from ..store.domain import Domain
+
+# Bytes of a part body gathered before each blob write (off the event loop).
+WRITE_BATCH = 1024 * 1024
 
 
-def create_multipart_read_set_upload(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.uploads.create(params)
+def create_multipart_read_set_upload(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.uploads.create(params)
 
 
-async def upload_read_set_part(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return await receive_part(store, params)
+async def upload_read_set_part(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return await receive_part(domain, params)
 
 
-def complete_multipart_read_set_upload(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.uploads.complete(params)
+def complete_multipart_read_set_upload(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.uploads.complete(params)
 
 
-def abort_multipart_read_set_upload(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.uploads.abort(params["sequenceStoreId"], params["uploadId"])
+def abort_multipart_read_set_upload(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.uploads.abort(params["sequenceStoreId"], params["uploadId"])
 
 
-def list_multipart_read_set_uploads(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.uploads.list_uploads(params)
+def list_multipart_read_set_uploads(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.uploads.list_uploads(params)
 
 
-def list_read_set_upload_parts(store: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    return store.uploads.list_parts(params)
+def list_read_set_upload_parts(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    return domain.uploads.list_parts(params)
 
 
 HANDLERS = {
@@ -38,3 +47,55 @@ HANDLERS = {
     "ListMultipartReadSetUploads": list_multipart_read_set_uploads,
     "ListReadSetUploadParts": list_read_set_upload_parts,
 }
+
+
+async def receive_part(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    """UploadReadSetPart: stream the body into the blob store while hashing it, never holding
+    more than one chunk; a body cut short or over the part limit stores nothing."""
+    body: RequestBody = params["payload"]
+    store_id, upload_id = params["sequenceStoreId"], params["uploadId"]
+    source, number = params["partSource"], params["partNumber"]
+    limit = domain.settings.part_size
+    if body.content_length is not None and body.content_length > limit:
+        raise ValidationException(
+            f"'payload': a part may have at most {limit} bytes, this one has {body.content_length}"
+        )
+    await asyncio.to_thread(domain.uploads.check_part, store_id, upload_id, source)
+    key = domain.uploads.part_blob_key(upload_id, source, number)
+    writer = domain.blobs.writer(key)
+    sha256 = hashlib.sha256()
+    # Chunks are hashed and written off the event loop, WRITE_BATCH bytes at a time, as received
+    # (joining them here would copy every byte once more).
+    batch: list[bytes] = []
+    batch_size = 0
+    size = 0
+    try:
+        async for chunk in body.chunks():
+            size += len(chunk)
+            if size > limit:
+                raise ValidationException(f"'payload': a part may have at most {limit} bytes")
+            batch.append(chunk)
+            batch_size += len(chunk)
+            if batch_size >= WRITE_BATCH:
+                await asyncio.to_thread(_hash_and_write, sha256, writer, batch)
+                batch, batch_size = [], 0
+        if size == 0:
+            raise ValidationException("'payload': the part is empty")
+        if batch:
+            await asyncio.to_thread(_hash_and_write, sha256, writer, batch)
+        await asyncio.to_thread(writer.commit)
+    except BaseException:
+        await asyncio.shield(asyncio.to_thread(writer.abort))
+        raise
+    checksum = await asyncio.to_thread(
+        domain.uploads.record_part, store_id, upload_id, source, number, key, size, sha256.digest()
+    )
+    return {"checksum": checksum}
+
+
+def _hash_and_write(sha256: Any, writer: Any, chunks: list[bytes]) -> None:
+    """Hash and store a batch of a part (in a thread: hashlib releases the GIL on large inputs,
+    so this overlaps with receiving the next batch)."""
+    for chunk in chunks:
+        sha256.update(chunk)
+        writer.write(chunk)

@@ -6,7 +6,7 @@ base counts, and for a BAM the BAI, the same bytes `samtools index` writes (a CR
 built after the scan, from its container headers). The other path (two samtools children and
 counting in Python, in ``alignment.py``) decodes a BAM twice and parses the text again; it
 stays where the helper was not built (no C compiler at install time) or
-``SEQSTORE_NATIVE_HTSLIB=0`` turns it off.
+``SEQSTORE_NATIVE_HTSLIB=0`` turns it off (``seqstore.native`` loads every helper the same way).
 
 The scan runs in a child process (``main``), as samtools did: a file that crashes htslib takes
 down the child, not the server, and htslib's messages go to the child's stderr, where
@@ -18,17 +18,16 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
-import logging
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
+from .. import native as c_helpers
 from .htslib import how_it_ended, read_log
 
-SWITCH = "SEQSTORE_NATIVE_HTSLIB"
-log = logging.getLogger("seqstore.ingest")
+SWITCH = c_helpers.HELPERS["htslib"].switch
 
 
 @dataclass(frozen=True)
@@ -66,30 +65,23 @@ def htslib_library() -> str | None:
     return None
 
 
-@functools.cache
-def _loadable() -> bool:
-    try:
-        from . import _htscan  # type: ignore[attr-defined]
-    except ImportError:
-        return False  # not built: no C compiler at install time (the README says so)
+def load_library(module: ModuleType) -> str | None:
+    """The helper's init hook (seqstore.native): bind it to pysam's htslib; None when that
+    worked, else why it cannot be used."""
     library = htslib_library()
     if library is None:
-        log.warning("the BAM/CRAM helper is built but pysam's htslib was not found; using samtools")
-        return False
+        return "pysam's htslib was not found; BAM/CRAM ingestion uses samtools children"
     try:
-        _htscan.load(library)
+        module.load(library)
     except OSError as exc:
         # Typically pysam was upgraded after seqstore was installed: reinstalling rebuilds it.
-        log.warning(
-            "the BAM/CRAM helper cannot be used (%s); using samtools. Reinstall seqstore to rebuild it", exc
-        )
-        return False
-    return True
+        return f"{exc}; BAM/CRAM ingestion uses samtools children. Reinstall seqstore to rebuild it"
+    return None
 
 
 def available() -> bool:
     """True when ingestion can use the helper (built, loadable, not switched off)."""
-    return os.environ.get(SWITCH, "1") != "0" and _loadable()
+    return c_helpers.helper("htslib") is not None
 
 
 def scan(

@@ -12,22 +12,20 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
-
-from .. import genomics
+from .. import genomics, queue
 from ..blobs import CopySource
-from ..db import schema as t
 from ..genomics import IngestError
-from ..store.context import StoreContext
-from ..store.read_sets import StoredFile, safe_file_name
-from . import queue
+from ..store.domain import Domain
+from ..store.read_set_lifecycle import Analysis
+from ..store.read_set_rows import StoredFile, safe_file_name
 from .objects import ObjectAccessError, ObjectStore
 
 log = logging.getLogger("seqstore.ingest")
 
 
 def stored_file_names(name: str, file_type: str, paired: bool) -> dict[str, str]:
-    """Object names of a read set's files (spec §8): FASTQ `<name>_sourceN.fastq.gz`,
+    """Object names of a read set's files (docs/behaviour.md, "Read set file
+    names"): FASTQ `<name>_sourceN.fastq.gz`,
     BAM/uBAM `<name>.bam` + `.bai`, CRAM `<name>.cram` + `.crai`."""
     base = safe_file_name(name)
     if file_type == "FASTQ":
@@ -41,7 +39,8 @@ def stored_file_names(name: str, file_type: str, paired: bool) -> dict[str, str]
 
 
 def imported_file_names(source_files: dict[str, str], file_type: str) -> dict[str, str]:
-    """Object names of an imported read set's files (spec §8): each source keeps its file name
+    """Object names of an imported read set's files (docs/behaviour.md, "Read set
+    file names"): each source keeps its file name
     (FASTQ, stored gzip-compressed, ends in .gz or .bgz); two FASTQ sources of the same name get
     `_sourceN` before the extension; the index is `<source file name>.bai|.crai`."""
     names = {file: safe_file_name(uri.rsplit("/", 1)[-1]) for file, uri in source_files.items() if uri}
@@ -60,7 +59,7 @@ def imported_file_names(source_files: dict[str, str], file_type: str) -> dict[st
 
 
 def ingest_read_set(
-    ctx: StoreContext,
+    domain: Domain,
     read_set: Any,
     sources: dict[str, Path],
     work_dir: Path,
@@ -78,14 +77,12 @@ def ingest_read_set(
     `on_failure(message)` runs before that mark and returns the message to record, so that a
     client that sees UPLOAD_FAILED sees the final message (and a crash before the mark redoes
     both)."""
-    with ctx.db.read() as connection:
-        store = ctx.sequence_stores.require(connection, read_set.sequence_store_id)
-    family = store.etag_algorithm_family
+    family = domain.sequence_stores.row(read_set.sequence_store_id).etag_algorithm_family
     try:
         if read_set.file_type == "FASTQ":
             result = genomics.ingest_fastq(sources["source1"], sources.get("source2"), family, work_dir)
         else:
-            reference = ctx.references_fasta(read_set.reference_arn)
+            reference = domain.references.fasta_of(read_set.reference_arn)
             if read_set.file_type in ("BAM", "CRAM") and reference is None:
                 purpose = "decode it" if read_set.file_type == "CRAM" else "check its contigs"
                 raise IngestError(
@@ -99,11 +96,10 @@ def ingest_read_set(
         message = str(exc)
         if on_failure is not None:
             message = on_failure(message)
-        with ctx.db.write() as connection:
-            ctx.read_sets.mark_failed(connection, read_set.id, message)
+        domain.lifecycle.fail_processing([read_set.id], message)
         return message
     names = names or stored_file_names(read_set.name or read_set.id, read_set.file_type, "source2" in sources)
-    prefix = ctx.read_sets.blob_prefix(read_set.sequence_store_id, read_set.id)
+    prefix = domain.lifecycle.blob_prefix(read_set.sequence_store_id, read_set.id)
     paths = dict(result.stored_paths)
     if result.index_path is not None:
         paths["index"] = result.index_path
@@ -113,45 +109,37 @@ def ingest_read_set(
         # Stored as uploaded: a direct upload's parts, still in the blob store, are joined there;
         # an import's source object on the blob store's own S3 endpoint is copied by the server.
         if path == sources.get(file) and (
-            (parts and file in parts and ctx.blobs.join(key, parts[file]))
-            or (copies and file in copies and ctx.blobs.copy_in(key, copies[file]))
+            (parts and file in parts and domain.blobs.join(key, parts[file]))
+            or (copies and file in copies and domain.blobs.copy_in(key, copies[file]))
         ):
             size = path.stat().st_size
         else:
-            size = ctx.blobs.put_file(key, path, move=path.is_relative_to(work_dir))
+            size = domain.blobs.put_file(key, path, move=path.is_relative_to(work_dir))
         files.append(StoredFile(file, key, names[file], size))
-    tagged = ctx.read_sets.tag_files(read_set.id, [f.blob_key for f in files])
-    with ctx.db.write() as connection:
-        ctx.read_sets.mark_active(
-            connection,
-            read_set.id,
-            read_count=result.read_count,
-            base_count=result.base_count,
-            alignment=result.alignment,
-            etag_algorithm=result.etag_algorithm,
-            etags=result.etags,
-            files=files,
-        )
-    ctx.read_sets.apply_object_tags(read_set.id, written=tagged)
+    tagged = domain.read_set_objects.tag_files(read_set.id, [f.blob_key for f in files])
+    analysis = Analysis(result.read_count, result.base_count, result.alignment, result.etag_algorithm, result.etags)
+    domain.lifecycle.mark_active(read_set.id, analysis, files)
+    domain.read_set_objects.apply_object_tags(read_set.id, written=tagged)
     return files
 
 
 class UploadIngestion:
     """Runs INGEST_UPLOAD jobs queued by CompleteMultipartReadSetUpload."""
 
-    def __init__(self, ctx: StoreContext, objects: ObjectStore) -> None:
-        self.ctx = ctx
+    def __init__(self, domain: Domain, objects: ObjectStore) -> None:
+        self.domain = domain
         self.objects = objects
 
     def work_dir(self, job_id: str) -> Path:
-        return self.ctx.settings.data_dir / "work" / job_id
+        return self.domain.settings.data_dir / "work" / job_id
 
     def run(self, job: Any) -> None:
-        ctx = self.ctx
+        domain = self.domain
         params = job.params
         read_set_id, upload_id = params["readSetId"], params["uploadId"]
-        with ctx.db.read() as connection:
-            read_set = connection.execute(select(t.read_sets).where(t.read_sets.c.id == read_set_id)).one()
+        read_set = domain.lifecycle.get(read_set_id)
+        if read_set is None:  # cannot happen: the job was queued with its read set
+            raise LookupError(f"read set {read_set_id} of job {job.id} does not exist")
         work_dir = self.work_dir(job.id)
         try:
             if read_set.status == "PROCESSING_UPLOAD":
@@ -162,7 +150,7 @@ class UploadIngestion:
                     for source, keys in params["sources"].items()
                 }
                 outcome = ingest_read_set(
-                    ctx,
+                    domain,
                     read_set,
                     sources,
                     work_dir,
@@ -172,19 +160,18 @@ class UploadIngestion:
                 failure = outcome if isinstance(outcome, str) else None
             else:  # an earlier attempt got this far before it was interrupted
                 failure = read_set.status_message if read_set.status == "UPLOAD_FAILED" else None
-            self._release_parts(upload_id)
-            with ctx.db.write() as connection:
-                queue.finish(connection, job.id, "FAILED" if failure else "COMPLETED", failure)
+            domain.uploads.release_parts(upload_id)
+            queue.finish_job(domain.db, job.id, "FAILED" if failure else "COMPLETED", failure)
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
 
     def _keep_in_fallback_location(self, read_set: Any, sources: dict[str, Path], failure: str) -> str:
-        """A failed upload's files go to the store's fallbackLocation, if it has one (spec §9):
+        """A failed upload's files go to the store's fallbackLocation, if it has one (docs/behaviour.md,
+        "Fallback location"):
         `<fallbackLocation><readSetId>/<file name>`. Returns the read set's status message:
         `failure`, and why the files are not in the fallback location if they could not be
         written there."""
-        with self.ctx.db.read() as connection:
-            store = self.ctx.sequence_stores.require(connection, read_set.sequence_store_id)
+        store = self.domain.sequence_stores.row(read_set.sequence_store_id)
         if not store.fallback_location:
             return failure
         prefix = (
@@ -202,24 +189,11 @@ class UploadIngestion:
         return failure
 
     def _assemble(self, part_keys: Iterable[str], destination: Path) -> Path:
-        self.ctx.blobs.assemble(part_keys, destination)
+        self.domain.blobs.assemble(part_keys, destination)
         return destination
 
-    def _release_parts(self, upload_id: str) -> None:
-        """Drop the upload's parts, listed or not: the read set owns its bytes now."""
-        self.ctx.blobs.delete_prefix(f"uploads/{upload_id}")
-        with self.ctx.db.write() as connection:
-            connection.execute(delete(t.upload_parts).where(t.upload_parts.c.upload_id == upload_id))
-
     def fail(self, job: Any, message: str) -> None:
-        with self.ctx.db.write() as connection:
-            connection.execute(
-                update(t.read_sets)
-                .where(
-                    t.read_sets.c.id == job.params["readSetId"], t.read_sets.c.status == "PROCESSING_UPLOAD"
-                )
-                .values(status="UPLOAD_FAILED", status_message=message[:255])
-            )
-            queue.finish(connection, job.id, "FAILED", message)
-        self._release_parts(job.params["uploadId"])
+        self.domain.lifecycle.fail_processing([job.params["readSetId"]], message)
+        queue.finish_job(self.domain.db, job.id, "FAILED", message)
+        self.domain.uploads.release_parts(job.params["uploadId"])
         shutil.rmtree(self.work_dir(job.id), ignore_errors=True)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..db.engine import Database
-from . import queue
+from .. import queue
+from ..queue import WakeSignal, items
+
+if TYPE_CHECKING:
+    from ..db.engine import Database
 
 log = logging.getLogger("seqstore.worker")
 
@@ -34,6 +37,7 @@ class Worker:
         periodic: list[tuple[float, Callable[[], Any]]] | None = None,
         lease_seconds: float = queue.LEASE_SECONDS,
         helpers: Mapping[str, Helper] | None = None,
+        wake: WakeSignal | None = None,
     ) -> None:
         self.db = db
         self.runners = dict(runners)
@@ -43,7 +47,7 @@ class Worker:
         self.lease_seconds = lease_seconds  # how long a claimed job stays ours without a renewal
         self.owner = queue.new_owner()
         self._stop = threading.Event()
-        self._wake = threading.Condition()
+        self._wake = wake or WakeSignal()
         self._running: set[str] = set()
         self._threads: list[threading.Thread] = []
         self.periodic = periodic or []
@@ -72,8 +76,7 @@ class Worker:
 
     def wake(self) -> None:
         """Tell idle threads that a job was queued (saves them waiting for the next poll)."""
-        with self._wake:
-            self._wake.notify_all()
+        self._wake.notify()
 
     def run_once(self) -> bool:
         """Claim and run one job, else help with the items of one another worker runs; False
@@ -100,7 +103,7 @@ class Worker:
     def _help_once(self) -> bool:
         if not self.helpers:
             return False
-        job = queue.shared_job(self.db, tuple(self.helpers))
+        job = items.shared_job(self.db, tuple(self.helpers))
         if job is None:
             return False
         try:
@@ -116,8 +119,7 @@ class Worker:
                     continue
             except Exception:
                 log.exception("worker loop error")
-            with self._wake:
-                self._wake.wait(self.poll_seconds)
+            self._wake.wait(self.poll_seconds)
 
     def _every(self, interval: float, task: Callable[[], Any]) -> None:
         while not self._stop.wait(interval):
@@ -130,7 +132,7 @@ class Worker:
         while not self._stop.wait(self.lease_seconds / 3):
             if self.helpers:
                 try:
-                    queue.renew_items(self.db, self.owner, self.lease_seconds)
+                    items.renew_items(self.db, self.owner, self.lease_seconds)
                 except Exception:
                     log.exception("could not renew the leases of job items")
             for job_id in list(self._running):

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from botocore.utils import normalize_url_path
 
-from .errors import ServiceError
+from .. import native
+from ..errors import ServiceError
 
 # Everything before the signature: the same for every request of one client on one day.
 AUTHORIZATION_HEAD = re.compile(
@@ -34,21 +34,25 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 # The signature arithmetic in C (_sigv4.c), where it was built; SEQSTORE_NATIVE_SIGV4=0 keeps it
-# in Python (the tests run both).
-_native: Any = None
-if os.environ.get("SEQSTORE_NATIVE_SIGV4", "1") != "0":
-    try:
-        from . import _sigv4 as _native  # type: ignore[attr-defined,no-redef]
-    except ImportError:
-        _native = None
+# in Python (the tests run both). Asked for once, when this module is first imported (a server
+# process follows the switch from its start: seqstore.native's rule).
+_native: Any = native.helper("sigv4")
 
 
-@dataclass(frozen=True)
-class AccessKey:
-    access_key_id: str
-    secret_access_key: str
-    read_only: bool = False
-    name: str | None = None
+class AccessKey(Protocol):
+    """What verification needs of a signing key (seqstore.store.access_keys.AccessKey is one)."""
+
+    @property
+    def access_key_id(self) -> str: ...
+
+    @property
+    def secret_access_key(self) -> str: ...
+
+    @property
+    def read_only(self) -> bool: ...
+
+    @property
+    def name(self) -> str | None: ...
 
 
 class AuthError(ServiceError):

@@ -18,15 +18,15 @@ from typing import Any
 from botocore.model import OperationModel
 
 from ..config import PART_SIZE
-from .auth import AccessKey, SigV4Verifier, declared_body_hash
-from .cache import CacheKey, ResponseCache
-from .errors import (
+from ..errors import (
     AccessDeniedException,
     NotSupportedOperationException,
     RequestTimeoutException,
     ServiceError,
     ValidationException,
 )
+from .auth import AccessKey, SigV4Verifier, declared_body_hash
+from .cache import CacheKey, ResponseCache
 from .model import storage_operations
 from .parsing import collect_input, has_json_body, parse_body_json, parse_query, payload_member
 from .quotas import ConcurrencyLimiter, RateLimiter

@@ -29,12 +29,3 @@ def storage_operations() -> tuple[OperationModel, ...]:
     model = service_model()
     operations = (model.operation_model(name) for name in model.operation_names)
     return tuple(op for op in operations if is_storage_operation(op))
-
-
-def error_status(code: str) -> int:
-    """Return the HTTP status the model gives an exception shape (500 when unknown)."""
-    try:
-        shape = service_model().shape_for(code)
-    except Exception:
-        return 500
-    return int(shape.metadata.get("error", {}).get("httpStatusCode", 500))

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 from botocore.model import OperationModel
 
-from .errors import ValidationException
+from ..errors import ValidationException
 from .validation import Validator
 
 JSON_CONTENT_TYPES = ("application/json", "application/x-amz-json-1.0", "application/x-amz-json-1.1")

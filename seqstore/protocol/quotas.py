@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from .errors import ServiceError
+from ..errors import ThrottlingException
 
 # Transactions per second by operation, per access key (quotas.md §4). Operations not listed
 # (the tag calls, CreateMultipart… listed below, …) are not limited.
@@ -55,10 +55,6 @@ DEFAULT_RATES: dict[str, float] = {
         5.0,
     ),
 }
-
-
-class ThrottlingException(ServiceError):
-    code = "ThrottlingException"
 
 
 def parse_overrides(text: str) -> dict[str, float]:

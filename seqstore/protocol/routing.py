@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 from botocore.model import OperationModel
 
-from .errors import UnknownOperationException
+from ..errors import UnknownOperationException
 
 # Paths matched recently (most name one store or read set again and again); cleared when full.
 MATCH_CACHE_SIZE = 4096

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Gener
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import RequestTimeoutException, ServiceError, ValidationException
+from ..errors import RequestTimeoutException, ServiceError, ValidationException
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 

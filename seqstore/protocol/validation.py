@@ -10,7 +10,7 @@ from typing import Any
 
 import regex
 
-from .errors import ValidationException
+from ..errors import ValidationException
 
 _SURROGATE = regex.compile("[\ud800-\udfff]")
 

@@ -7,6 +7,7 @@ import secrets
 import string
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,19 @@ from sqlalchemy import insert, select, update
 
 from ..db import schema as t
 from ..db.engine import Database
-from ..protocol.auth import AccessKey
-from .common import now
+from ..db.rows import now
 
 CACHE_SECONDS = 5.0  # a revoked key stops working within this time
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    """A signing key: its id and secret, and whether it may only read."""
+
+    access_key_id: str
+    secret_access_key: str
+    read_only: bool = False
+    name: str | None = None
 
 
 class MasterKeyMismatch(Exception):

@@ -9,17 +9,17 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ..db import schema as t
-from ..jobs import queue
-from ..protocol.errors import ResourceNotFoundException
+from ..db.engine import Database
+from ..errors import ResourceNotFoundException
+from ..queue import enqueue
 from .common import created_between, fetch_page, find_retry, page_time, request_hash
-from .context import StoreContext
 
 JOB_SUBMITTED = "The job is submitted and will start soon."
 ITEM_QUEUED = "The source is queued for the job."
 
 
 def submit(
-    ctx: StoreContext,
+    db: Database,
     connection: Connection,
     kind: str,
     store_id: str,
@@ -30,10 +30,10 @@ def submit(
 ) -> Any:
     """Queue a job (SUBMITTED, its items NOT_STARTED) and return its row; a retry with the same
     clientToken and input returns the job it created."""
-    existing = find_retry(ctx.db, connection, t.jobs, params, what, store_id=store_id, kind=kind)
+    existing = find_retry(db, connection, t.jobs, params, what, store_id=store_id, kind=kind)
     if existing is not None:
         return existing
-    job_id = queue.enqueue(
+    job_id = enqueue(
         connection,
         kind,
         store_id,

@@ -5,19 +5,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..protocol.errors import ValidationException
-from .context import StoreContext
+from ..db.engine import Database
+from ..errors import ValidationException
+from ..queue import WakeSignal, items, kinds
+from . import tags
 from .job_records import get_job, list_jobs, submit
+from .read_set_lifecycle import ReadSetLifecycle
+from .read_sets import ReadSets
+from .sequence_stores import SequenceStores
 
-IMPORT = "READSET_IMPORT"
-EXPORT = "READSET_EXPORT"
-ACTIVATION = "READSET_ACTIVATION"
-KIND_NAMES = {IMPORT: "import", EXPORT: "export", ACTIVATION: "activation"}
+IMPORT, EXPORT, ACTIVATION = kinds.READSET_IMPORT, kinds.READSET_EXPORT, kinds.READSET_ACTIVATION
+KIND_NAMES = kinds.READ_SET_JOB_NAMES
 
 
 class ReadSetJobs:
-    def __init__(self, ctx: StoreContext) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        db: Database,
+        wake: WakeSignal,
+        sequence_stores: SequenceStores,
+        read_sets: ReadSets,
+        lifecycle: ReadSetLifecycle,
+    ) -> None:
+        self.db = db
+        self.wake = wake
+        self.sequence_stores = sequence_stores
+        self.read_sets = read_sets
+        self.lifecycle = lifecycle
 
     def describe(self, row: Any, items: list[Any] | None = None) -> dict[str, Any]:
         """The API form of a job; with `items`, its per-source details as each Get call names them."""
@@ -50,7 +64,8 @@ class ReadSetJobs:
     @staticmethod
     def _import_item(item: Any) -> dict[str, Any]:
         source = dict(item.source)
-        # The real service lists the sample and subject among each source's tags (spec §10).
+        # The real service lists the sample and subject among each source's tags (docs/behaviour.md,
+        # "Import jobs").
         source["tags"] = {
             **(source.get("tags") or {}),
             "aws:omics:sampleId": source["sampleId"],
@@ -66,10 +81,10 @@ class ReadSetJobs:
     def start(self, kind: str, params: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
         """Queue a job of `kind` with one item per source."""
         store_id = params["sequenceStoreId"]
-        with self.ctx.db.write() as connection:
-            self.ctx.sequence_stores.require(connection, store_id)
+        with self.db.write() as connection:
+            self.sequence_stores.require(connection, store_id)
             job = submit(
-                self.ctx,
+                self.db,
                 connection,
                 kind,
                 store_id,
@@ -79,19 +94,19 @@ class ReadSetJobs:
                 role_arn=params.get("roleArn"),
                 destination=params.get("destination"),
             )
-        self.ctx.wake_workers()
+        self.wake.notify()
         return self.describe(job)
 
     def get(self, kind: str, store_id: str, job_id: str) -> dict[str, Any]:
-        with self.ctx.db.read() as connection:
-            self.ctx.sequence_stores.require(connection, store_id)
+        with self.db.read() as connection:
+            self.sequence_stores.require(connection, store_id)
             row, items = get_job(connection, kind, store_id, job_id, f"read set {KIND_NAMES[kind]} job")
         return self.describe(row, items)
 
     def list_jobs(self, kind: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
         store_id = params["sequenceStoreId"]
-        with self.ctx.db.read() as connection:
-            self.ctx.sequence_stores.require(connection, store_id)
+        with self.db.read() as connection:
+            self.sequence_stores.require(connection, store_id)
             rows, token = list_jobs(connection, kind, store_id, params)
         return [self.describe(r) for r in rows], token
 
@@ -106,10 +121,10 @@ class ReadSetJobs:
                     f"'{where}.sourceFiles.source2': only FASTQ read sets have two sources"
                 )
             try:
-                self.ctx.read_sets.check_reference_arn(file_type, source.get("referenceArn"))
+                self.read_sets.check_reference_arn(file_type, source.get("referenceArn"))
             except ValidationException as exc:
                 raise ValidationException(f"'{where}': {exc.message}") from None
-            self.ctx.tags.check_tags(source.get("tags") or {})
+            tags.check_tags(source.get("tags") or {})
         return self.start(IMPORT, params, list(params["sources"]))
 
     def start_export(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -117,3 +132,11 @@ class ReadSetJobs:
 
     def start_activation(self, params: dict[str, Any]) -> dict[str, Any]:
         return self.start(ACTIVATION, params, [{"readSetId": s["readSetId"]} for s in params["sources"]])
+
+    def fail_unfinished(self, job: Any, message: str) -> None:
+        """A job that cannot go on: its unfinished items fail with `message`, and so do the read
+        sets an import's items created that are still PROCESSING_UPLOAD (one transaction)."""
+        with self.db.write() as connection:
+            created = items.fail_unfinished_items(connection, job.id, message)
+            if job.kind == IMPORT:
+                self.lifecycle.fail_processing(created, message, connection)

@@ -8,21 +8,23 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
+from ..config import Settings
 from ..db import schema as t
-from ..protocol.errors import ResourceNotFoundException, ValidationException
-from .common import now
-from .context import StoreContext
+from ..db.engine import Database
+from ..db.rows import now
+from ..errors import ResourceNotFoundException, ValidationException
 
-MAX_POLICY_BYTES = 15 * 1024  # fixed quota (quotas.md)
+MAX_POLICY_BYTES = 15 * 1024  # fixed quota (docs/behaviour.md, "Quotas")
 
 
 class S3AccessPolicies:
-    def __init__(self, ctx: StoreContext) -> None:
-        self.ctx = ctx
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
 
     def _store_id(self, connection: Any, arn: str) -> str:
         """The sequence store whose access point `arn` names, or ResourceNotFoundException."""
-        settings = self.ctx.settings
+        settings = self.settings
         prefix = f"arn:aws:s3:{settings.region}:{settings.account_id}:accesspoint/{settings.account_id}-"
         store_id = arn[len(prefix) :] if arn.startswith(prefix) else ""
         if (
@@ -42,7 +44,7 @@ class S3AccessPolicies:
             json.loads(policy)
         except ValueError as exc:
             raise ValidationException(f"'s3AccessPolicy': not valid JSON ({exc})") from None
-        with self.ctx.db.write() as connection:
+        with self.db.write() as connection:
             store_id = self._store_id(connection, arn)
             connection.execute(
                 delete(t.s3_access_policies).where(t.s3_access_policies.c.s3_access_point_arn == arn)
@@ -59,7 +61,7 @@ class S3AccessPolicies:
         return {"s3AccessPointArn": arn, "storeId": store_id, "storeType": "SEQUENCE_STORE"}
 
     def get(self, arn: str) -> dict[str, Any]:
-        with self.ctx.db.read() as connection:
+        with self.db.read() as connection:
             self._store_id(connection, arn)
             row = connection.execute(
                 select(t.s3_access_policies).where(t.s3_access_policies.c.s3_access_point_arn == arn)
@@ -75,7 +77,7 @@ class S3AccessPolicies:
         }
 
     def delete(self, arn: str) -> dict[str, Any]:
-        with self.ctx.db.write() as connection:
+        with self.db.write() as connection:
             self._store_id(connection, arn)
             result = connection.execute(
                 delete(t.s3_access_policies).where(t.s3_access_policies.c.s3_access_point_arn == arn)

@@ -2,44 +2,47 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import hashlib
 import uuid
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from ..blobs import BlobStore
 from ..db import schema as t
-from ..jobs import queue
-from ..protocol.errors import ResourceNotFoundException, ValidationException
-from ..protocol.streams import RequestBody
-from .common import (
-    Pages,
-    created_between,
-    fetch_page,
-    find_retry,
-    insert_with_new_id,
-    now,
-    page,
-    page_limit,
-    request_hash,
-)
-from .context import StoreContext
-
-INGEST_UPLOAD = "INGEST_UPLOAD"
-# Bytes of a part body gathered before each blob write (off the event loop).
-WRITE_BATCH = 1024 * 1024
+from ..db.engine import Database
+from ..db.rows import insert_with_new_id, now
+from ..errors import ResourceNotFoundException, ValidationException
+from ..queue import WakeSignal, enqueue, kinds
+from . import tags
+from .common import Pages, created_between, fetch_page, find_retry, page, page_limit, request_hash
+from .read_set_lifecycle import ReadSetLifecycle
+from .read_sets import ReadSets
+from .sequence_stores import SequenceStores
 
 
 def part_checksum(digest: bytes) -> str:
-    """The checksum UploadReadSetPart returns: base64 of the part's SHA-256 (spec §9)."""
+    """The checksum UploadReadSetPart returns: base64 of the part's SHA-256
+    (docs/behaviour.md, "Upload checksums")."""
     return base64.b64encode(digest).decode("ascii")
 
 
 class Uploads:
-    def __init__(self, ctx: StoreContext) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        wake: WakeSignal,
+        sequence_stores: SequenceStores,
+        read_sets: ReadSets,
+        lifecycle: ReadSetLifecycle,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.wake = wake
+        self.sequence_stores = sequence_stores
+        self.read_sets = read_sets
+        self.lifecycle = lifecycle
 
     @staticmethod
     def describe(row: Any) -> dict[str, Any]:
@@ -72,12 +75,12 @@ class Uploads:
     def create(self, params: dict[str, Any]) -> dict[str, Any]:
         store_id = params["sequenceStoreId"]
         file_type = params["sourceFileType"]
-        self.ctx.read_sets.check_reference_arn(file_type, params.get("referenceArn"))
-        self.ctx.tags.check_tags(params.get("tags") or {})
-        with self.ctx.db.write() as connection:
-            self.ctx.sequence_stores.require(connection, store_id)
+        self.read_sets.check_reference_arn(file_type, params.get("referenceArn"))
+        tags.check_tags(params.get("tags") or {})
+        with self.db.write() as connection:
+            self.sequence_stores.require(connection, store_id)
             existing = find_retry(
-                self.ctx.db, connection, t.uploads, params, "upload", sequence_store_id=store_id
+                self.db, connection, t.uploads, params, "upload", sequence_store_id=store_id
             )
             if existing is not None:
                 return self.describe(existing)
@@ -107,7 +110,7 @@ class Uploads:
     # UploadReadSetPart is streamed by the API layer: check, then write the bytes, then record.
 
     def check_part(self, store_id: str, upload_id: str, part_source: str) -> None:
-        with self.ctx.db.read() as connection:
+        with self.db.read() as connection:
             row = self.require_open(connection, store_id, upload_id)
         if part_source == "SOURCE2" and row.source_file_type != "FASTQ":
             raise ValidationException(
@@ -133,7 +136,7 @@ class Uploads:
         checksum = part_checksum(sha256)
         replaced: str | None = None
         try:
-            with self.ctx.db.write() as connection:
+            with self.db.write() as connection:
                 self.require_open(connection, store_id, upload_id)
                 key = (
                     t.upload_parts.c.upload_id == upload_id,
@@ -163,16 +166,16 @@ class Uploads:
                         .values(blob_key=blob_key, part_size=size, checksum=checksum, update_time=timestamp)
                     )
         except BaseException:
-            self.ctx.blobs.delete(blob_key)
+            self.blobs.delete(blob_key)
             raise
         if replaced:
-            self.ctx.blobs.delete(replaced)
+            self.blobs.delete(replaced)
         return checksum
 
     def complete(self, params: dict[str, Any]) -> dict[str, Any]:
         store_id, upload_id = params["sequenceStoreId"], params["uploadId"]
         listed = params["parts"]
-        with self.ctx.db.write() as connection:
+        with self.db.write() as connection:
             upload = connection.execute(
                 select(t.uploads).where(
                     t.uploads.c.id == upload_id, t.uploads.c.sequence_store_id == store_id
@@ -182,8 +185,8 @@ class Uploads:
                 return {"readSetId": upload.read_set_id}  # a retry of a Complete that succeeded
             upload = self.require_open(connection, store_id, upload_id)
             sources = self._check_listed_parts(connection, upload, listed)
-            store = self.ctx.sequence_stores.require(connection, store_id)
-            read_set_id = self.ctx.read_sets.insert_processing(
+            store = self.sequence_stores.require(connection, store_id)
+            read_set_id = self.lifecycle.insert_processing(
                 connection, store, upload, creation_type="UPLOAD", creation_job_id=upload_id
             )
             connection.execute(
@@ -191,14 +194,14 @@ class Uploads:
                 .where(t.uploads.c.id == upload_id)
                 .values(status="COMPLETED", read_set_id=read_set_id, update_time=now())
             )
-            queue.enqueue(
+            enqueue(
                 connection,
-                INGEST_UPLOAD,
+                kinds.INGEST_UPLOAD,
                 store_id,
                 {"readSetId": read_set_id, "uploadId": upload_id, "sources": sources},
                 status="IN_PROGRESS",
             )
-        self.ctx.wake_workers()
+        self.wake.notify()
         return {"readSetId": read_set_id}
 
     def _check_listed_parts(
@@ -242,7 +245,7 @@ class Uploads:
         return sources
 
     def abort(self, store_id: str, upload_id: str) -> dict[str, Any]:
-        with self.ctx.db.write() as connection:
+        with self.db.write() as connection:
             self.require_open(connection, store_id, upload_id)
             connection.execute(
                 update(t.uploads)
@@ -250,15 +253,22 @@ class Uploads:
                 .values(status="ABORTED", update_time=now())
             )
             connection.execute(delete(t.upload_parts).where(t.upload_parts.c.upload_id == upload_id))
-        self.ctx.blobs.delete_prefix(f"uploads/{upload_id}")
+        self.blobs.delete_prefix(f"uploads/{upload_id}")
         return {}
+
+    def release_parts(self, upload_id: str) -> None:
+        """Drop an upload's parts, listed or not, bytes and rows: once its read set was ingested
+        (or failed), the read set owns its bytes."""
+        self.blobs.delete_prefix(f"uploads/{upload_id}")
+        with self.db.write() as connection:
+            connection.execute(delete(t.upload_parts).where(t.upload_parts.c.upload_id == upload_id))
 
     def recover(self) -> None:
         """Drop part bytes of uploads that ended (an abort or ingestion interrupted by a crash
         leaves them), unless an ingestion job still needs them."""
         ended = []
-        with self.ctx.db.read() as connection:
-            for upload_id in self.ctx.blobs.children("uploads"):
+        with self.db.read() as connection:
+            for upload_id in self.blobs.children("uploads"):
                 row = connection.execute(
                     select(t.uploads.c.status).where(t.uploads.c.id == upload_id)
                 ).first()
@@ -267,7 +277,7 @@ class Uploads:
                 elif row.status == "COMPLETED":
                     pending = connection.execute(
                         select(t.jobs.c.id).where(
-                            t.jobs.c.kind == INGEST_UPLOAD,
+                            t.jobs.c.kind == kinds.INGEST_UPLOAD,
                             t.jobs.c.runnable.is_(True),
                             t.jobs.c.params["uploadId"].as_string() == upload_id,
                         )
@@ -275,11 +285,11 @@ class Uploads:
                     if pending is None:
                         ended.append(upload_id)
         for upload_id in ended:
-            self.ctx.blobs.delete_prefix(f"uploads/{upload_id}")
+            self.blobs.delete_prefix(f"uploads/{upload_id}")
         # Writes of parts a killed API process left unfinished (an hour: no live upload takes that
         # long), except parts of uploads still in progress: another API process may be writing
         # them (and some S3-compatible servers report no true start time).
-        with self.ctx.db.read() as connection:
+        with self.db.read() as connection:
             open_uploads = {
                 row.id
                 for row in connection.execute(select(t.uploads.c.id).where(t.uploads.c.status == "IN_PROGRESS"))
@@ -289,15 +299,15 @@ class Uploads:
             words = key.split("/")
             return len(words) > 2 and words[0] == "uploads" and words[1] in open_uploads
 
-        self.ctx.blobs.abort_stale_writes(older_than=3600, in_use=in_use)
+        self.blobs.abort_stale_writes(older_than=3600, in_use=in_use)
 
     def list_uploads(self, params: dict[str, Any]) -> dict[str, Any]:
         store_id = params["sequenceStoreId"]
         c = t.uploads.c
         scope = {"store": store_id}
         query = select(t.uploads).where(c.sequence_store_id == store_id, c.status == "IN_PROGRESS")
-        with self.ctx.db.read() as connection:
-            self.ctx.sequence_stores.require(connection, store_id)
+        with self.db.read() as connection:
+            self.sequence_stores.require(connection, store_id)
             rows, token = fetch_page(connection, query, t.uploads, params, scope)
         return {"uploads": [self.describe(r) for r in rows], "nextToken": token}
 
@@ -313,7 +323,7 @@ class Uploads:
         )
         query = created_between(query, c.creation_time, flt)
         query = query.order_by(c.part_number).limit(page_limit(params.get("maxResults")))
-        with self.ctx.db.read() as connection:
+        with self.db.read() as connection:
             self.require_open(connection, store_id, upload_id)
             rows = connection.execute(query).all()
         rows, token = page(rows, params.get("maxResults"), scope, key="part_number")
@@ -331,55 +341,3 @@ class Uploads:
             ],
             "nextToken": token,
         }
-
-
-async def receive_part(ctx: StoreContext, params: dict[str, Any]) -> dict[str, Any]:
-    """UploadReadSetPart: stream the body into the blob store while hashing it, never holding
-    more than one chunk; a body cut short or over the part limit stores nothing."""
-    body: RequestBody = params["payload"]
-    store_id, upload_id = params["sequenceStoreId"], params["uploadId"]
-    source, number = params["partSource"], params["partNumber"]
-    limit = ctx.settings.part_size
-    if body.content_length is not None and body.content_length > limit:
-        raise ValidationException(
-            f"'payload': a part may have at most {limit} bytes, this one has {body.content_length}"
-        )
-    await asyncio.to_thread(ctx.uploads.check_part, store_id, upload_id, source)
-    key = ctx.uploads.part_blob_key(upload_id, source, number)
-    writer = ctx.blobs.writer(key)
-    sha256 = hashlib.sha256()
-    # Chunks are hashed and written off the event loop, WRITE_BATCH bytes at a time, as received
-    # (joining them here would copy every byte once more).
-    batch: list[bytes] = []
-    batch_size = 0
-    size = 0
-    try:
-        async for chunk in body.chunks():
-            size += len(chunk)
-            if size > limit:
-                raise ValidationException(f"'payload': a part may have at most {limit} bytes")
-            batch.append(chunk)
-            batch_size += len(chunk)
-            if batch_size >= WRITE_BATCH:
-                await asyncio.to_thread(_hash_and_write, sha256, writer, batch)
-                batch, batch_size = [], 0
-        if size == 0:
-            raise ValidationException("'payload': the part is empty")
-        if batch:
-            await asyncio.to_thread(_hash_and_write, sha256, writer, batch)
-        await asyncio.to_thread(writer.commit)
-    except BaseException:
-        await asyncio.shield(asyncio.to_thread(writer.abort))
-        raise
-    checksum = await asyncio.to_thread(
-        ctx.uploads.record_part, store_id, upload_id, source, number, key, size, sha256.digest()
-    )
-    return {"checksum": checksum}
-
-
-def _hash_and_write(sha256: Any, writer: Any, chunks: list[bytes]) -> None:
-    """Hash and store a batch of a part (in a thread: hashlib releases the GIL on large inputs,
-    so this overlaps with receiving the next batch)."""
-    for chunk in chunks:
-        sha256.update(chunk)
-        writer.write(chunk)

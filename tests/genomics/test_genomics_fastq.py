@@ -19,7 +19,8 @@ from genomics_data import (
 )
 from native_helpers import require_helper
 
-from seqstore.genomics import IngestError, fastq, ingest_fastq
+from seqstore.genomics import IngestError, ingest_fastq
+from seqstore.genomics.fastq_records import fast_checks
 
 
 @pytest.fixture(autouse=True, params=["native", "python"])
@@ -27,11 +28,10 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     """Every test runs with the record checks' C fast path and with Python alone (the source2
     child of a pair reads the same switch)."""
     if request.param == "native":
-        require_helper(fastq._fast is not None, "seqstore/genomics/_fastqscan")
+        require_helper(fast_checks() is not None, "seqstore/genomics/_fastqscan")
         monkeypatch.setenv("SEQSTORE_NATIVE_FASTQ", "1")
     else:
         monkeypatch.setenv("SEQSTORE_NATIVE_FASTQ", "0")
-        monkeypatch.setattr(fastq, "_fast", None)
     return str(request.param)
 
 FASTQ_DIR = HTSLIB_TESTDATA / "fastq"

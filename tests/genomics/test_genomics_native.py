@@ -12,12 +12,12 @@ import pytest
 from genomics_data import HTSLIB_TESTDATA, sam_to_bam
 from native_helpers import require_helper
 
-from seqstore.genomics import IngestError, fastq, ingest_alignment, native
+from seqstore.genomics import IngestError, fastq, fastq_records, ingest_alignment, native
 
 
 def test_the_helpers_are_built_wherever_a_compiler_is() -> None:
     require_helper(native.available(), "seqstore/genomics/_htscan")
-    require_helper(fastq._fast is not None, "seqstore/genomics/_fastqscan")
+    require_helper(fastq_records.fast_checks() is not None, "seqstore/genomics/_fastqscan")
 
 
 def test_a_scanner_that_dies_fails_the_read_set_readably(
@@ -93,10 +93,10 @@ def _random_fastq(rng: random.Random) -> bytes:
 
 
 def _check_with(checker_module: object, data: bytes, chunks: list[int]) -> tuple[object, ...]:
-    original = fastq._fast
-    fastq._fast = checker_module
+    original = fastq_records.fast_checks
+    fastq_records.fast_checks = lambda: checker_module
     try:
-        checker = fastq._FastqChecker("source1", collect_names=True)
+        checker = fastq_records.FastqChecker("source1", collect_names=True)
         names: list[bytes] = []
         position = 0
         try:
@@ -111,12 +111,12 @@ def _check_with(checker_module: object, data: bytes, chunks: list[int]) -> tuple
             return ("error", str(error))
         return ("ok", checker.records, checker.bases, b"".join(names))
     finally:
-        fastq._fast = original
+        fastq_records.fast_checks = original
 
 
 def test_the_c_fast_path_agrees_with_python_on_odd_and_broken_fastq() -> None:
-    require_helper(fastq._fast is not None, "seqstore/genomics/_fastqscan")
-    fast = fastq._fast
+    require_helper(fastq_records.fast_checks() is not None, "seqstore/genomics/_fastqscan")
+    fast = fastq_records.fast_checks()
     rng = random.Random(20261124)
     outcomes = set()
     for _ in range(3000):

@@ -13,11 +13,11 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from ..db import schema as t
 from ..db.engine import Database
-from ..store.common import insert_with_new_id, now
+from ..db.rows import insert_with_new_id, now
 
 LEASE_SECONDS = 60
 MAX_ATTEMPTS = 5
@@ -153,75 +153,6 @@ def claim(
         return connection.execute(select(t.jobs).where(c.id == row.id)).first()
 
 
-FINAL_ITEM_STATUSES = ("FINISHED", "FAILED")
-
-
-def _free_items(timestamp: Any) -> tuple[Any, Any]:
-    """The conditions of a job item that is unfinished and that no live worker holds."""
-    c = t.job_items.c
-    return c.status.not_in(FINAL_ITEM_STATUSES), or_(c.lease_expires.is_(None), c.lease_expires < timestamp)
-
-
-def claim_item(db: Database, job_id: str, owner: str, lease_seconds: float = LEASE_SECONDS) -> Any | None:
-    """Take the first unfinished item of a job that no live worker holds, with a lease; return
-    its row as it was before the claim (so a runner sees that an earlier attempt began it), or None."""
-    timestamp = now()
-    c = t.job_items.c
-    query = (
-        select(t.job_items)
-        .where(c.job_id == job_id, *_free_items(timestamp))
-        .order_by(c.position)
-        .limit(1)
-    )
-    if not db.is_sqlite:
-        query = query.with_for_update(skip_locked=True)
-    with db.write() as connection:
-        row = connection.execute(query).first()
-        if row is not None:
-            connection.execute(
-                update(t.job_items)
-                .where(c.job_id == job_id, c.position == row.position)
-                .values(lease_owner=owner, lease_expires=timestamp + timedelta(seconds=lease_seconds))
-            )
-        return row
-
-
-def unfinished_items(db: Database, job_id: str) -> int:
-    with db.read() as connection:
-        return int(
-            connection.execute(
-                select(func.count())
-                .select_from(t.job_items)
-                .where(t.job_items.c.job_id == job_id, t.job_items.c.status.not_in(FINAL_ITEM_STATUSES))
-            ).scalar_one()
-        )
-
-
-def shared_job(db: Database, kinds: tuple[str, ...]) -> Any | None:
-    """The oldest job of `kinds` that a live worker runs and that has an item nobody holds: an idle
-    worker helps with it, so one job's items spread over every worker."""
-    timestamp = now()
-    c, i = t.jobs.c, t.job_items.c
-    free_item = select(i.position).where(i.job_id == c.id, *_free_items(timestamp)).exists()
-    with db.read() as connection:
-        return connection.execute(
-            select(t.jobs)
-            .where(c.runnable.is_(True), c.kind.in_(kinds), c.lease_expires >= timestamp, free_item)
-            .order_by(c.seq)
-            .limit(1)
-        ).first()
-
-
-def renew_items(db: Database, owner: str, lease_seconds: float = LEASE_SECONDS) -> None:
-    """Extend the leases of every unfinished item this worker holds."""
-    with db.write() as connection:
-        connection.execute(
-            update(t.job_items)
-            .where(t.job_items.c.lease_owner == owner, t.job_items.c.status.not_in(FINAL_ITEM_STATUSES))
-            .values(lease_expires=now() + timedelta(seconds=lease_seconds))
-        )
-
-
 def renew(db: Database, job_id: str, owner: str, lease_seconds: float = LEASE_SECONDS) -> bool:
     """Extend a lease this worker holds; False when it was lost to another worker."""
     with db.write() as connection:
@@ -257,3 +188,15 @@ def set_status(connection: Connection, job_id: str, status: str, message: str | 
         .where(t.jobs.c.id == job_id)
         .values(status=status, status_message=message, update_time=now())
     )
+
+
+def finish_job(db: Database, job_id: str, status: str, message: str | None = None) -> None:
+    """`finish` in a transaction of its own."""
+    with db.write() as connection:
+        finish(connection, job_id, status, message)
+
+
+def set_job_status(db: Database, job_id: str, status: str, message: str | None = None) -> None:
+    """`set_status` in a transaction of its own."""
+    with db.write() as connection:
+        set_status(connection, job_id, status, message)

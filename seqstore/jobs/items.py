@@ -1,0 +1,100 @@
+"""Runs a job item by item.
+
+A job's items are claimed one at a time, each with a lease, by the worker that claimed the job and
+by idle workers helping it (any process, any host), so one job of many sources spreads over every
+worker. Each item records its progress in the database, so a job interrupted by a crash resumes
+where it stopped: finished items are skipped, an item that had created its read set picks that
+read set up again."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from ..queue import items, set_job_status
+from ..store.domain import Domain
+from .objects import ObjectStore
+
+log = logging.getLogger("seqstore.jobs")
+
+IN_PROGRESS_MESSAGE = "The job is currently in progress."
+ITEM_IN_PROGRESS = "The source job is currently in progress."
+# How often the worker that owns a job looks whether the items other workers hold are done.
+ITEM_POLL_SECONDS = 0.2
+
+
+class ItemFailed(Exception):
+    """An item failed for a reason its statusMessage states."""
+
+
+class ItemJobRunner:
+    """Runs a job item by item (see the module docstring); subclasses do one item."""
+
+    kind = ""
+    shared = True  # idle workers may take this job's items
+
+    def __init__(self, domain: Domain, objects: ObjectStore) -> None:
+        self.domain = domain
+        self.objects = objects
+
+    def work_dir(self, job_id: str) -> Path:
+        return self.domain.settings.data_dir / "work" / job_id
+
+    def item_dir(self, job: Any, item: Any) -> Path:
+        """A fresh, empty scratch directory for one item."""
+        path = self.work_dir(job.id) / str(item.position)
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        return path
+
+    def run(self, job: Any) -> None:
+        """Run a job this worker claimed (job.lease_owner is this worker): work its items, wait
+        for those other workers hold (or take them over when their leases run out), then give
+        the job its final status."""
+        db = self.domain.db
+        set_job_status(db, job.id, "IN_PROGRESS", IN_PROGRESS_MESSAGE)
+        try:
+            while True:
+                self.help(job, job.lease_owner)
+                if items.unfinished_items(db, job.id) == 0:
+                    break
+                time.sleep(ITEM_POLL_SECONDS)
+        finally:
+            shutil.rmtree(self.work_dir(job.id), ignore_errors=True)
+        items.finish_from_items(db, job.id)
+
+    def help(self, job: Any, owner: str) -> None:
+        """Work the items of `job` that no live worker holds, one at a time, until none is left."""
+        db, lease = self.domain.db, self.domain.settings.job_lease_seconds
+        while (item := items.claim_item(db, job.id, owner, lease)) is not None:
+            self._run_item(job, item)
+
+    def _run_item(self, job: Any, item: Any) -> None:
+        db = self.domain.db
+        items.set_item(db, job.id, item.position, "IN_PROGRESS", ITEM_IN_PROGRESS)
+        try:
+            message = self.run_item(job, item)
+        except ItemFailed as exc:
+            items.set_item(db, job.id, item.position, "FAILED", str(exc))
+        except Exception as exc:
+            log.exception("job %s item %d failed", job.id, item.position)
+            items.set_item(db, job.id, item.position, "FAILED", f"Internal error: {type(exc).__name__}")
+        else:
+            items.set_item(db, job.id, item.position, "FINISHED", message)
+            log.info("job %s: source %d finished", job.id, item.position)
+        finally:
+            shutil.rmtree(self.work_dir(job.id) / str(item.position), ignore_errors=True)
+
+    def run_item(self, job: Any, item: Any) -> str | None:
+        """Do one item's work (`item` is its row as claimed); return its success message, or
+        raise ItemFailed."""
+        raise NotImplementedError
+
+    def fail(self, job: Any, message: str) -> None:
+        """Give a job that cannot go on a final status: unfinished items fail with `message`."""
+        self.domain.read_set_jobs.fail_unfinished(job, message)
+        items.finish_from_items(self.domain.db, job.id)
+        shutil.rmtree(self.work_dir(job.id), ignore_errors=True)

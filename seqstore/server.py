@@ -1,0 +1,73 @@
+"""The composition root: settings → database, blob store, keys → domain → the API application
+and the job worker. `seqstore serve`, `seqstore worker`, every API process of `serve --workers N`,
+the tests and the benchmarks assemble the service here, and only here."""
+
+from __future__ import annotations
+
+import logging
+
+from . import native, queue
+from .api.app import create_app
+from .blobs import open_blob_store
+from .config import Settings
+from .db.engine import Database
+from .jobs.runners import build_worker
+from .jobs.worker import Worker
+from .protocol.dispatch import Dispatcher
+from .store.access_keys import AccessKey, AccessKeys, load_master_key
+from .store.domain import Domain
+
+log = logging.getLogger("seqstore")
+
+
+def build_domain(settings: Settings) -> Domain:
+    """The domain on the configured database (schema migrated) and blob store."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url())
+    db.migrate()
+    env_key = None
+    if settings.access_key_id and settings.secret_access_key:
+        env_key = AccessKey(settings.access_key_id, settings.secret_access_key, name="environment")
+    keys = AccessKeys(db, load_master_key(settings.data_dir), env_key)
+    blobs = open_blob_store(settings)
+    blobs.check()
+    return Domain(settings, db, blobs, keys, queue.WakeSignal())
+
+
+def recover(domain: Domain) -> None:
+    """Finish what a crash interrupted: free the job leases of dead local processes, finish
+    deletions, drop abandoned parts."""
+    queue.release_dead_leases(domain.db)
+    domain.recover()
+
+
+def worker(domain: Domain, threads: int) -> Worker:
+    """A job worker of `threads` threads on the domain (not started)."""
+    return build_worker(domain, threads)
+
+
+def application(domain: Domain, *, job_threads: int = 0) -> Dispatcher:
+    """The ASGI application on `domain`, with `job_threads` job worker threads in this process
+    (0: jobs are left to `seqstore worker` processes)."""
+    jobs = worker(domain, job_threads) if job_threads else None
+
+    def startup() -> None:
+        native.log_status()
+        recover(domain)
+        if jobs is not None:
+            jobs.start()
+
+    def shutdown() -> None:
+        if jobs is not None:
+            jobs.stop()
+
+    return create_app(domain, on_startup=startup, on_shutdown=shutdown)
+
+
+def app_from_environment() -> Dispatcher:
+    """The application as configured by SEQSTORE_* variables: the factory each API process of
+    `seqstore serve --workers N` builds (uvicorn imports it by name in every process)."""
+    settings = Settings()
+    domain = build_domain(settings)
+    domain.keys.check_master_key()
+    return application(domain, job_threads=settings.concurrency)
