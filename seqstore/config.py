@@ -278,7 +278,8 @@ def markdown_table() -> str:
     lines = ["| option | environment | default | meaning |", "|---|---|---|---|"]
     for row in SETTINGS + ELSEWHERE:
         option = f"`{row.flag}` ({', '.join(row.commands)})" if row.flag else ""
-        lines.append(f"| {option} | `{row.env}` | {row.shown_default()} | {row.help} |")
+        cells = (option, f"`{row.env}`", row.shown_default(), row.help)
+        lines.append("|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|")
     return "\n".join(lines) + "\n"
 
 
