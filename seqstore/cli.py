@@ -7,9 +7,8 @@ import ipaddress
 import logging
 import os
 import sys
-from pathlib import Path
 
-from .config import Settings
+from .config import ALL, SETTINGS, Setting, SettingError, Settings
 
 
 def is_loopback(host: str) -> bool:
@@ -22,20 +21,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from .server import application, build_domain
 
-    settings = _settings(args)
-    settings.host = args.host
-    settings.port = args.port
-    if args.auth:
-        settings.auth = args.auth
-    if args.workers is not None:
-        settings.api_processes = args.workers
-    if args.emulate_quotas:
-        settings.emulate_quotas = True
     if settings.auth == "none" and not is_loopback(settings.host):
         print(
             f"refusing --auth none on {settings.host}: without signatures anyone who can reach the port "
@@ -96,10 +86,10 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _keys(args: argparse.Namespace) -> int:
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
     from .server import build_domain
 
-    store = build_domain(_settings(args))
+    store = build_domain(settings)
     store.keys.check_master_key()  # a key created with another master key would be unreadable
     if args.keys_command == "create":
         key = store.keys.create(name=args.name, read_only=args.read_only)
@@ -121,23 +111,19 @@ def _keys(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    """Settings from the environment, overridden by the command line."""
-    settings = Settings()
-    settings.data_dir = Path(args.data_dir)
-    if args.database_url:
-        settings.database_url = args.database_url
-    if args.buckets_dir:
-        settings.buckets_dir = Path(args.buckets_dir)
-    if getattr(args, "blob_url", None):
-        settings.blob_url = args.blob_url
-    if args.concurrency is not None:
-        settings.concurrency = args.concurrency
+    """Settings from the command line, else from the environment."""
+    given = {}
+    for row in SETTINGS:
+        if row.flag and hasattr(args, row.name):
+            if args.command not in row.commands:  # given before a command that does not take it
+                raise SettingError(f"{row.flag} is not an option of `seqstore {args.command}`")
+            given[row.name] = row.value(getattr(args, row.name), row.flag)
     if getattr(args, "no_worker", False):
-        settings.concurrency = 0
-    return settings
+        given["concurrency"] = 0
+    return Settings(**given)
 
 
-def _worker(args: argparse.Namespace) -> int:
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import threading
 
@@ -145,7 +131,6 @@ def _worker(args: argparse.Namespace) -> int:
     from .server import build_domain, recover
     from .server import worker as build_worker
 
-    settings = _settings(args)
     store = build_domain(settings)
     native.log_status()
     recover(store)
@@ -175,122 +160,86 @@ def _redact(url: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults = Settings()
+    """The `seqstore` command. The options of the settings table are generated from it: each is
+    taken after the commands the table names and, for them, before the command too."""
     parser = argparse.ArgumentParser(
-        prog="seqstore", description="A self-hosted sequence store speaking the AWS HealthOmics storage API."
+        prog="seqstore", description="A self-hosted sequence store speaking the AWS HealthOmics storage API.",
+        epilog="Options before the command apply to it (the commands taking each are in brackets).",
     )
+    _setting_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="start the API server (and its job worker)")
-    serve.add_argument(
-        "--host", default=defaults.host, help="address to bind (env SEQSTORE_HOST; default %(default)s)"
-    )
-    serve.add_argument(
-        "--port", type=int, default=defaults.port, help="port (env SEQSTORE_PORT; default %(default)s)"
-    )
-    serve.add_argument(
-        "--data-dir",
-        default=str(defaults.data_dir),
-        help="where the SQLite database and blobs live (env SEQSTORE_DATA_DIR; default %(default)s)",
-    )
-    serve.add_argument(
-        "--database-url",
-        default=defaults.database_url,
-        help="SQLAlchemy URL of the metadata database (env SEQSTORE_DATABASE_URL; default: SQLite in the data dir)",
-    )
-    serve.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="API processes (env SEQSTORE_API_PROCESSES; default 1); each also runs --concurrency job threads",
-    )
-    serve.add_argument(
-        "--emulate-quotas",
-        action="store_true",
-        help="answer ThrottlingException beyond the real service's request rates (env SEQSTORE_EMULATE_QUOTAS; "
-        "override with SEQSTORE_QUOTAS='GetReadSet=50,ListReadSets=0')",
-    )
+    _setting_options(serve, "serve")
     serve.add_argument(
         "--no-worker", action="store_true", help="serve the API only; run jobs with `seqstore worker`"
     )
-    serve.add_argument(
-        "--auth",
-        choices=["sigv4", "none"],
-        default=None,
-        help="verify AWS SigV4 signatures (default) or not; 'none' only on a loopback address (env SEQSTORE_AUTH)",
-    )
-    _common_options(serve, defaults)
+    _log_level(serve)
     serve.set_defaults(run=_serve)
     keys = commands.add_parser("keys", help="manage the access keys clients sign requests with")
-    keys.add_argument(
-        "--data-dir", default=str(defaults.data_dir), help="as for serve (env SEQSTORE_DATA_DIR)"
-    )
-    keys.add_argument(
-        "--database-url", default=defaults.database_url, help="as for serve (env SEQSTORE_DATABASE_URL)"
-    )
+    _setting_options(keys, "keys")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_commands.add_parser("create", help="create a key and print its export lines")
     create.add_argument(
         "--read-only", action="store_true", help="the key may call Get*/List* operations only"
     )
     create.add_argument("--name", help="a note saying whose key it is")
-    keys_commands.add_parser("list", help="list keys (never their secrets)")
+    listing = keys_commands.add_parser("list", help="list keys (never their secrets)")
     revoke = keys_commands.add_parser("revoke", help="revoke a key")
     revoke.add_argument("access_key_id")
-    keys.set_defaults(run=_keys, buckets_dir=None, concurrency=None, log_level="warning")
+    for subcommand in (create, listing, revoke):
+        _setting_options(subcommand, "keys")
+    keys.set_defaults(run=_keys, log_level="warning")
     worker = commands.add_parser(
         "worker", help="run job workers only (imports, exports, activations, ingestion)"
     )
-    worker.add_argument(
-        "--data-dir",
-        default=str(defaults.data_dir),
-        help="the data dir shared with `seqstore serve` (env SEQSTORE_DATA_DIR; default %(default)s)",
-    )
-    worker.add_argument(
-        "--database-url", default=defaults.database_url, help="as for serve (env SEQSTORE_DATABASE_URL)"
-    )
-    _common_options(worker, defaults)
+    _setting_options(worker, "worker")
+    _log_level(worker)
     worker.set_defaults(run=_worker)
     return parser
 
 
-def _common_options(parser: argparse.ArgumentParser, defaults: Settings) -> None:
-    parser.add_argument(
-        "--blob-url",
-        default=None,
-        help="keep read set and reference bytes in s3://BUCKET/PREFIX instead of DATA_DIR/blobs "
-        "(env SEQSTORE_BLOB_URL; endpoint SEQSTORE_S3_ENDPOINT_URL, credentials from the AWS chain)",
-    )
-    parser.add_argument(
-        "--buckets-dir",
-        default=None,
-        help="local directory standing in for S3 in import and export URIs: s3://BUCKET/KEY is DIR/BUCKET/KEY "
-        "(env SEQSTORE_BUCKETS_DIR; default DATA_DIR/buckets unless SEQSTORE_S3_ENDPOINT_URL names a real endpoint)",
-    )
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=None,
-        help=f"job worker threads in this process, 0 for none (env SEQSTORE_CONCURRENCY; default {defaults.concurrency})",
-    )
+def _setting_options(parser: argparse.ArgumentParser, command: str | None) -> None:
+    """The table's options `command` takes (all of them before a command: None). An option not
+    given leaves no attribute; `_settings` parses the text of those given."""
+    for row in SETTINGS:
+        if row.flag and (command is None or command in row.commands):
+            taken = f" [{', '.join(row.commands)}]" if command is None and row.commands != ALL else ""
+            help = f"{row.help} (env {row.env}; default {row.shown_default()}){taken}".replace("%", "%%")
+            if row.kind == "bool":
+                parser.add_argument(
+                    row.flag, dest=row.name, action="store_const", const="true", default=argparse.SUPPRESS, help=help
+                )
+            else:
+                parser.add_argument(
+                    row.flag, dest=row.name, default=argparse.SUPPRESS, help=help, metavar=_metavar(row)
+                )
+
+
+def _metavar(row: Setting) -> str:
+    if row.choices:
+        return "{" + ",".join(row.choices) + "}"
+    return (row.flag or "").removeprefix("--").upper().replace("-", "_")
+
+
+def _log_level(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    parser.add_argument(
-        "--audit-log",
-        default=os.environ.get("SEQSTORE_AUDIT_LOG"),
-        help="write the audit log (one JSON line per request) to this file instead of the log "
-        "(env SEQSTORE_AUDIT_LOG)",
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except SettingError as exc:  # a bad value: say which and what it should be, no traceback
+        print(f"seqstore: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=args.log_level.upper() if hasattr(args, "log_level") else "INFO",
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    if getattr(args, "audit_log", None):
+    if settings.audit_log is not None and args.command != "keys":  # keys answer no requests
         audit = logging.getLogger("seqstore.audit")
-        handler = logging.FileHandler(args.audit_log)
+        handler = logging.FileHandler(settings.audit_log)
         handler.setFormatter(logging.Formatter("%(message)s"))
         audit.addHandler(handler)
         audit.setLevel(logging.INFO)
@@ -299,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     from .store.access_keys import MasterKeyMismatch
 
     try:
-        return int(args.run(args))
+        return int(args.run(args, settings))
     except (BlobStoreUnavailable, MasterKeyMismatch) as exc:  # a misconfiguration: say what, no traceback
         print(f"seqstore: {exc}", file=sys.stderr)
         return 2
