@@ -1,5 +1,5 @@
 """Runner of PROPAGATE_TAGS jobs: after a store's propagatedSetLevelTags changed, write the object
-tags of each of its read sets again (docs/behaviour.md, "Object tags"). Safe to repeat: each read
+tags of each of its read sets again (docs/behaviour.md, "Tag propagation"). Safe to repeat: each read
 set's tags are computed afresh."""
 
 from __future__ import annotations
