@@ -22,7 +22,10 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from auth_helpers import (
+from botocore.exceptions import ClientError
+
+from tests.conftest import Server, error_code, free_port
+from tests.helpers.auth import (
     KEY,
     SECRET,
     OptionServer,
@@ -38,9 +41,7 @@ from auth_helpers import (
     signed_request,
     stored_key_rows,
 )
-from botocore.exceptions import ClientError
-from conftest import Server, error_code, free_port
-from readset_helpers import fastq_text
+from tests.helpers.readsets import fastq_text
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MIB = 1024 * 1024
@@ -638,8 +639,8 @@ def test_concurrent_part_uploads_per_key_are_bounded(tmp_path: Path) -> None:
     import json as jsonlib
     from urllib.parse import urlsplit
 
-    from auth_helpers import sign
-    from conftest import Server, make_client
+    from tests.conftest import Server, make_client
+    from tests.helpers.auth import sign
 
     server = Server(tmp_path / "data", {"SEQSTORE_MAX_CONCURRENT_PARTS": "2"})
     server.start()

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import client_env
+
+from tests.conftest import client_env
 
 AWS = Path(sys.executable).with_name("aws")
 

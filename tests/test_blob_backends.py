@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import S3_CREDENTIALS, Server, make_client, shared_moto
-from job_helpers import bulk_fastq_text, fastq_source, import_and_wait, md5, put_object
-from readset_helpers import (
+
+from tests.conftest import S3_CREDENTIALS, Server, make_client, shared_moto
+from tests.helpers.jobs import bulk_fastq_text, fastq_source, import_and_wait, md5, put_object
+from tests.helpers.readsets import (
     ACCOUNT,
     alignment_counts,
     download,

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import S3_CREDENTIALS, shared_moto
 
 from seqstore.blobs import BlobStore, BlobStoreUnavailable, CopySource
 from seqstore.blobs.local import LocalBlobStore
 from seqstore.blobs.s3 import WRITE_PART, S3BlobStore
+from tests.conftest import S3_CREDENTIALS, shared_moto
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ from typing import Any
 import pysam
 import pytest
 from botocore.exceptions import ClientError
-from conftest import error_code
-from reference_helpers import (
+
+from tests.conftest import error_code
+from tests.helpers.references import (
     TESTDATA,
     alignment_counts,
     copy_object,

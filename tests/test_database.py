@@ -15,7 +15,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import POSTGRES_URL, new_postgres_database_url
 from sqlalchemy import DateTime, text
 from sqlalchemy.dialects import sqlite
 
@@ -24,6 +23,7 @@ from seqstore.db import schema as t
 from seqstore.db.engine import Database
 from seqstore.db.schema import UtcDateTime
 from seqstore.store.common import record, records
+from tests.conftest import POSTGRES_URL, new_postgres_database_url
 
 
 def probed(url: str) -> Iterator[Database]:

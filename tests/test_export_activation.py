@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import Server, error_code, make_client
-from job_helpers import (
+
+from tests.conftest import Server, error_code, make_client
+from tests.helpers.jobs import (
     NO_ACTIVATION_NEEDED,
     ROLE_ARN,
     buckets_dir,
@@ -27,7 +28,7 @@ from job_helpers import (
     wait_for_job,
     wait_for_read_set_status,
 )
-from readset_helpers import all_pages, download, unique
+from tests.helpers.readsets import all_pages, download, unique
 
 UNKNOWN_READ_SET = "1234567890"
 

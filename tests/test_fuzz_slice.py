@@ -12,8 +12,9 @@ from types import ModuleType
 from urllib.parse import quote
 
 import pytest
-from auth_helpers import signed_request
-from conftest import ROOT, Server
+
+from tests.conftest import ROOT, Server
+from tests.helpers.auth import signed_request
 
 REQUESTS = 500
 SEED = 20261123

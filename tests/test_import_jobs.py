@@ -18,8 +18,9 @@ from pathlib import Path
 import pysam
 import pytest
 from botocore.exceptions import ClientError, WaiterError
-from conftest import Server, error_code, make_client
-from job_helpers import (
+
+from tests.conftest import Server, error_code, make_client
+from tests.helpers.jobs import (
     ROLE_ARN,
     buckets_dir,
     fastq_source,
@@ -33,7 +34,7 @@ from job_helpers import (
     put_object,
     wait_for_job,
 )
-from readset_helpers import all_pages, download, fastq_counts, unique
+from tests.helpers.readsets import all_pages, download, fastq_counts, unique
 
 REFERENCE_ARN = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/reference/1234567890"
 

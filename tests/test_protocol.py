@@ -28,11 +28,11 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from botocore.model import OperationModel, Shape
-from conftest import client_env, free_port, make_client
 
 from seqstore.protocol.dispatch import Dispatcher
 from seqstore.protocol.parsing import payload_member
 from seqstore.protocol.streams import ResponseStream
+from tests.conftest import client_env, free_port, make_client
 
 MODEL = botocore.session.get_session().get_service_model("omics")
 ENV = client_env("http://unused")

@@ -8,7 +8,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import Server, client_env
+
+from tests.conftest import Server, client_env
 
 
 def test_emulated_quotas_throttle_beyond_the_real_rates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

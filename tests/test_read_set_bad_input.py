@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from readset_helpers import (
+
+from tests.helpers.readsets import (
     REFERENCE_ARN,
     SMALL_GENOME,
     bgzf_blocks,

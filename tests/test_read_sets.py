@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import TESTDATA, make_client
-from readset_helpers import (
+
+from tests.conftest import TESTDATA, make_client
+from tests.helpers.readsets import (
     ACCOUNT,
     BAI_MAGIC,
     GZIP_MAGIC,

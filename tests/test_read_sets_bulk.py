@@ -12,7 +12,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import TEST_DATABASE, new_postgres_database_url
 from sqlalchemy import select, update
 
 from seqstore.api.app import build_store
@@ -22,6 +21,7 @@ from seqstore.protocol.errors import ValidationException
 from seqstore.store import read_sets as read_sets_module
 from seqstore.store.context import StoreContext
 from seqstore.store.read_sets import IngestedReadSet, StoredFile
+from tests.conftest import TEST_DATABASE, new_postgres_database_url
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import WaiterError
-from reference_helpers import (
+
+from tests.helpers.references import (
     BUCKET,
     fasta_bytes,
     gz,

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, WaiterError
-from conftest import error_code
 from omics.transfer.manager import TransferManager
-from readset_helpers import unvalidated_client
-from reference_helpers import (
+
+from tests.conftest import error_code
+from tests.helpers.readsets import unvalidated_client
+from tests.helpers.references import (
     ACCOUNT,
     PART_SIZE,
     REGION,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Server, error_code, make_client
 
 from seqstore.protocol.cache import MAX_ANSWER_BYTES, ResponseCache
+from tests.conftest import Server, error_code, make_client
 
 
 class Counter:

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Server, make_client
+
+from tests.conftest import Server, make_client
 
 ACCOUNT = "210987654321"  # not the default, to see the setting reach the ARNs
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from conftest import Server, make_client
-from job_helpers import (
+from tests.conftest import Server, make_client
+from tests.helpers.jobs import (
     ROLE_ARN,
     bulk_fastq_text,
     fastq_source,
@@ -20,7 +20,7 @@ from job_helpers import (
     put_object,
     wait_for_job,
 )
-from readset_helpers import all_pages, download
+from tests.helpers.readsets import all_pages, download
 
 SOURCES = 10
 BULK_READS = 120_000  # ~26 MB of FASTQ each: ingest takes a noticeable time

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import S3_CREDENTIALS, Server, make_client, shared_moto
-from job_helpers import (
+
+from tests.conftest import S3_CREDENTIALS, Server, make_client, shared_moto
+from tests.helpers.jobs import (
     fastq_source,
     gz,
     import_and_wait,
@@ -17,7 +18,7 @@ from job_helpers import (
     paired_fastq,
     wait_for_job,
 )
-from readset_helpers import download, fastq_counts, unique
+from tests.helpers.readsets import download, fastq_counts, unique
 
 
 @pytest.fixture(scope="module")

@@ -19,21 +19,22 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import (
+
+from tests.conftest import (
     ROOT,
     S3_CREDENTIALS,
     free_port,
     make_client,
     shared_moto,
 )
-from job_helpers import (
+from tests.helpers.jobs import (
     bulk_fastq_text,
     fastq_source,
     gz,
     md5,
     wait_for_job,
 )
-from readset_helpers import ACCOUNT, fastq_counts
+from tests.helpers.readsets import ACCOUNT, fastq_counts
 
 LEASE_SECONDS = 3
 READS = 15000  # per mate: large enough that a source takes a noticeable fraction of a second

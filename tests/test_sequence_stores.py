@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import make_client
+
+from tests.conftest import make_client
 
 REGION = os.environ.get("SEQSTORE_REGION", "us-east-1")
 ACCOUNT = os.environ.get("SEQSTORE_ACCOUNT_ID", "123456789012")

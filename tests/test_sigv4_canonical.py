@@ -13,10 +13,10 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from native_helpers import require_helper
 
 from seqstore.protocol import auth
 from seqstore.protocol.auth import AccessKey, SigV4Verifier, canonical_request
+from tests.helpers.native import require_helper
 
 SEGMENTS = ["sequencestore", "1234567890", "readset", "..", ".", "", "a%2Fb", "arn%3Aaws%3Aomics", "~x", "%7E",
             "%20", "caf%C3%A9", "-_.", "UPPER", "%25"]

@@ -7,7 +7,8 @@ import uuid
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import make_client
+
+from tests.conftest import make_client
 
 OTHER_ACCOUNT_ARN = "arn:aws:omics:us-east-1:999999999999:sequenceStore/{id}"
 

@@ -11,7 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 from omics.common.omics_file_types import ReadSetFileName
 from omics.transfer.manager import TransferManager
-from readset_helpers import (
+
+from tests.helpers.readsets import (
     BAI_MAGIC,
     alignment_counts,
     digest,

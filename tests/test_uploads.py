@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
-from readset_helpers import (
+
+from tests.helpers.readsets import (
     ACCOUNT,
     REFERENCE_ARN,
     REGION,

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pysam
 import pytest
-from genomics_data import (
+
+from seqstore.genomics import IngestError, ingest_alignment, native
+from tests.helpers.genomics import (
     HTSLIB_TESTDATA,
     alignment_counts,
     sam_to_bam,
@@ -17,9 +19,7 @@ from genomics_data import (
     write_reference,
     write_sam,
 )
-from native_helpers import require_helper
-
-from seqstore.genomics import IngestError, ingest_alignment, native
+from tests.helpers.native import require_helper
 
 CE_FA = HTSLIB_TESTDATA / "ce.fa"
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pysam
 import pytest
-from genomics_data import (
+
+from seqstore.genomics import IngestError, fastq, ingest_fastq
+from tests.helpers.genomics import (
     HTSLIB_TESTDATA,
     digest,
     fastq_records,
@@ -17,9 +19,7 @@ from genomics_data import (
     write_bgzf,
     write_gzip,
 )
-from native_helpers import require_helper
-
-from seqstore.genomics import IngestError, fastq, ingest_fastq
+from tests.helpers.native import require_helper
 
 
 @pytest.fixture(autouse=True, params=["native", "python"])

@@ -9,10 +9,10 @@ import random
 from pathlib import Path
 
 import pytest
-from genomics_data import HTSLIB_TESTDATA, sam_to_bam
-from native_helpers import require_helper
 
 from seqstore.genomics import IngestError, fastq, ingest_alignment, native
+from tests.helpers.genomics import HTSLIB_TESTDATA, sam_to_bam
+from tests.helpers.native import require_helper
 
 
 def test_the_helpers_are_built_wherever_a_compiler_is() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pysam
 import pytest
-from genomics_data import HTSLIB_TESTDATA, write, write_bgzf, write_gzip, write_reference
 
 from seqstore.genomics import IngestError, ingest_reference
+from tests.helpers.genomics import HTSLIB_TESTDATA, write, write_bgzf, write_gzip, write_reference
 
 
 def htslib_sequences(path: Path) -> list[tuple[str, int]]:

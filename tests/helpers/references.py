@@ -21,15 +21,16 @@ from typing import Any
 import pysam
 import pytest
 from botocore.exceptions import ClientError
-from conftest import Server, make_client
-from readset_helpers import wait_for_status
+
+from tests.conftest import Server, make_client
+from tests.helpers.readsets import wait_for_status
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/seqstore-reference-tests"
 PART_SIZE = 104_857_600
 BUCKET = "reference-tests"
-TESTDATA = Path(__file__).resolve().parent / "data" / "htslib"
+TESTDATA = Path(__file__).resolve().parents[1] / "data" / "htslib"
 TIMEOUT = 60.0
 
 

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import Server
-from readset_helpers import unique
+from tests.conftest import Server
+from tests.helpers.readsets import unique
 
 FINAL_JOB_STATUSES = ("COMPLETED", "COMPLETED_WITH_FAILURES", "FAILED", "CANCELLED")
 JOB_TIMEOUT = 60.0

@@ -22,7 +22,8 @@ from typing import Any
 import pysam
 import requests
 from botocore.config import Config
-from conftest import Server, make_client
+
+from tests.conftest import Server, make_client
 
 REGION = os.environ.get("SEQSTORE_REGION", "us-east-1")
 ACCOUNT = os.environ.get("SEQSTORE_ACCOUNT_ID", "123456789012")

@@ -23,7 +23,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
-from conftest import ROOT, Server, client_env
+
+from tests.conftest import ROOT, Server, client_env
 
 KEY = "seqstore"  # the key conftest.Server configures (SEQSTORE_ACCESS_KEY_ID)
 SECRET = "seqstore-secret"
