@@ -13,8 +13,9 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import ROOT, Server
 from tests.helpers.auth import signed_request
+from tests.helpers.paths import ROOT
+from tests.helpers.servers import Server, running
 
 REQUESTS = 500
 SEED = 20261123
@@ -38,10 +39,8 @@ fuzz = load_fuzz()
 
 @pytest.fixture(scope="module")
 def fresh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(tmp_path_factory.mktemp("fuzz") / "data")
-    server.start()
-    yield server
-    server.stop()
+    with running(Server(tmp_path_factory.mktemp("fuzz") / "data")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 
 from seqstore.db.engine import Database
 from seqstore.db.schema import metadata
-from tests.conftest import TEST_DATABASE, new_postgres_database_url
+from tests.helpers.backends import TEST_DATABASE, new_postgres_database_url
 
 
 def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from seqstore.protocol.errors import ValidationException
 from seqstore.store import read_sets as read_sets_module
 from seqstore.store.context import StoreContext
 from seqstore.store.read_sets import IngestedReadSet, StoredFile
-from tests.conftest import TEST_DATABASE, new_postgres_database_url
+from tests.helpers.backends import TEST_DATABASE, new_postgres_database_url
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from seqstore.protocol.cache import MAX_ANSWER_BYTES, ResponseCache
-from tests.conftest import Server, error_code, make_client
+from tests.helpers.clients import error_code, make_client
+from tests.helpers.servers import Server
 
 
 class Counter:

@@ -1,105 +1,20 @@
-"""Shared pieces of the job acceptance tests (imports, exports, activations).
-
-Source files are generated from fixed seeds; expected counts and ETags come from gzip and hashlib
-in the test, never from seqstore's code. Import sources and export destinations live in the
-server's local buckets directory (`s3://bucket/key` is `<buckets dir>/bucket/key`) unless a test
-points the server at a real S3-compatible endpoint.
-
-unique, fastq_counts, download and all_pages are readset_helpers' (one copy for both suites)."""
+"""Read-set jobs through boto3 (imports, exports, activations): their sources, and waiting for the
+jobs and the read sets they make or change."""
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import random
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from tests.conftest import Server
-from tests.helpers.readsets import unique
+from tests.helpers.names import ROLE_ARN
 
 FINAL_JOB_STATUSES = ("COMPLETED", "COMPLETED_WITH_FAILURES", "FAILED", "CANCELLED")
 JOB_TIMEOUT = 60.0
 NO_ACTIVATION_NEEDED = "No activation needed as read set is already in ACTIVATING or ACTIVE state."
-# The role a user passes; seqstore records it and uses it for nothing.
-ROLE_ARN = "arn:aws:iam::123456789012:role/OmicsImportRole"
 
 
-# --- FASTQ sources
-
-
-def fastq_text(count: int, *, seed: int, read_length: int = 40, mate: int | None = None) -> bytes:
-    """`count` FASTQ records from a seeded generator; with `mate` the names end in /1 or /2
-    (so two mates of the same seed list the same reads, as a paired run does)."""
-    rng = random.Random(seed)
-    suffix = f"/{mate}" if mate else ""
-    records = []
-    for i in range(count):
-        length = read_length - rng.randrange(0, 4)
-        sequence = "".join(rng.choice("ACGTN" if i % 11 == 5 else "ACGT") for _ in range(length))
-        quality = "".join(chr(33 + rng.randrange(2, 41)) for _ in range(length))
-        records.append(f"@s{seed}r{i:06d}{suffix}\n{sequence}\n+\n{quality}\n")
-    return "".join(records).encode()
-
-
-def paired_fastq(count: int, *, seed: int, read_length: int = 40) -> tuple[bytes, bytes]:
-    """Two mates: the same read names, different bases (seed and seed + 1)."""
-    first = fastq_text(count, seed=seed, read_length=read_length, mate=1)
-    second = fastq_text(count, seed=seed + 1, read_length=read_length, mate=2).replace(
-        f"@s{seed + 1}r".encode(), f"@s{seed}r".encode()
-    )
-    return first, second
-
-
-def bulk_fastq_text(count: int, *, seed: int, read_length: int = 100) -> bytes:
-    """Many fixed-length records, fast: random bytes mapped onto ACGT and a few quality letters."""
-    rng = random.Random(seed)
-    bases = rng.randbytes(count * read_length).translate(bytes(b"ACGT"[i % 4] for i in range(256)))
-    quality = rng.randbytes(count * read_length).translate(bytes(b"FFFF:,#"[i % 7] for i in range(256)))
-    records = []
-    for i in range(count):
-        start = i * read_length
-        end = start + read_length
-        records.append(b"@bulk%d_%d\n%s\n+\n%s\n" % (seed, i, bases[start:end], quality[start:end]))
-    return b"".join(records)
-
-
-def gz(data: bytes, level: int = 6) -> bytes:
-    return gzip.compress(data, compresslevel=level, mtime=0)
-
-
-def gunzip(data: bytes) -> bytes:
-    """All gzip members, decompressed in order (what `gzip -dc` prints)."""
-    return gzip.decompress(data)
-
-
-def md5(data: bytes) -> str:
-    return hashlib.md5(data).hexdigest()
-
-
-# --- the local buckets directory
-
-
-def buckets_dir(server: Server) -> Path:
-    """Where the server resolves s3://bucket/key by default: <data dir>/buckets."""
-    return server.data_dir / "buckets"
-
-
-def new_bucket(server: Server, prefix: str = "bucket") -> str:
-    """A fresh bucket (a directory in the server's buckets dir); returns its name."""
-    name = unique(prefix)
-    (buckets_dir(server) / name).mkdir(parents=True)
-    return name
-
-
-def put_object(server: Server, bucket: str, key: str, data: bytes) -> str:
-    """Write an object into a local bucket; returns its s3:// URI."""
-    path = buckets_dir(server) / bucket / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return f"s3://{bucket}/{key}"
+# --- import sources
 
 
 def fastq_source(source1: str, source2: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -165,7 +80,3 @@ def wait_for_read_set_status(  # type: ignore[no-untyped-def]
                 f"read set {read_set_id} is {metadata['status']}, not {status}, after {timeout} s"
             )
         time.sleep(0.1)
-
-
-def files_under(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.is_file()) if directory.exists() else []
