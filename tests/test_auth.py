@@ -12,7 +12,6 @@ import stat
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,34 +21,25 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from auth_helpers import (
+from botocore.exceptions import ClientError
+
+from tests.helpers.auth import parse_exports, raw_request, sign, signed_request, stored_key_rows
+from tests.helpers.clients import (
     KEY,
     SECRET,
-    OptionServer,
-    aws_cli,
     client_for,
-    keys,
-    keys_command,
-    parse_exports,
-    raw_request,
-    running,
-    seqstore_cli,
-    sign,
-    signed_request,
-    stored_key_rows,
+    error_code,
+    error_message,
+    error_status,
+    make_client,
 )
-from botocore.exceptions import ClientError
-from conftest import Server, error_code, free_port
-from readset_helpers import fastq_text
+from tests.helpers.commands import aws_cli, keys, keys_command, seqstore_cli
+from tests.helpers.fastq import fastq_text
+from tests.helpers.names import MIB, PART_SIZE, UUID_RE, unique
+from tests.helpers.ports import free_port
+from tests.helpers.servers import OptionServer, Server, running
 
-UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-MIB = 1024 * 1024
-PART_LIMIT = 104_857_600
 JSON = {"Content-Type": "application/json"}
-
-
-def unique(prefix: str = "auth") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def utc_now() -> datetime:
@@ -139,8 +129,8 @@ def test_a_wrong_secret_is_an_invalid_signature(auth_server: OptionServer) -> No
     with pytest.raises(ClientError) as excinfo:
         client.list_sequence_stores()
     assert error_code(excinfo) == "InvalidSignatureException"
-    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-    assert "signature does not match" in excinfo.value.response["Error"]["Message"]
+    assert error_status(excinfo) == 403
+    assert "signature does not match" in error_message(excinfo)
 
 
 def test_an_unknown_key_id_is_an_unrecognized_client(auth_server: OptionServer) -> None:
@@ -148,8 +138,8 @@ def test_an_unknown_key_id_is_an_unrecognized_client(auth_server: OptionServer) 
     with pytest.raises(ClientError) as excinfo:
         client.list_sequence_stores()
     assert error_code(excinfo) == "UnrecognizedClientException"
-    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-    assert "AKIDNOSUCHKEY0000000" in excinfo.value.response["Error"]["Message"]
+    assert error_status(excinfo) == 403
+    assert "AKIDNOSUCHKEY0000000" in error_message(excinfo)
 
 
 def test_a_key_made_with_the_cli_works_until_it_is_revoked(auth_server: OptionServer) -> None:
@@ -207,7 +197,7 @@ def test_a_signature_dated_20_minutes_off_is_expired(auth_server: OptionServer, 
             pytest.raises(ClientError) as excinfo:
         client.list_sequence_stores()
     assert error_code(excinfo) == "InvalidSignatureException"
-    assert "expired" in excinfo.value.response["Error"]["Message"]
+    assert "expired" in error_message(excinfo)
 
 
 def test_a_clock_10_minutes_off_is_within_the_allowed_skew(auth_server: OptionServer) -> None:
@@ -221,8 +211,8 @@ def test_a_signature_for_another_region_names_the_region(auth_server: OptionServ
     with pytest.raises(ClientError) as excinfo:
         client.list_sequence_stores()
     assert error_code(excinfo) == "InvalidSignatureException"
-    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-    message = excinfo.value.response["Error"]["Message"]
+    assert error_status(excinfo) == 403
+    message = error_message(excinfo)
     assert "eu-west-1" in message and "us-east-1" in message
 
 
@@ -281,8 +271,8 @@ def test_a_read_only_key_may_get_and_list_but_not_change_anything(auth_server: O
     for operation, call in refused.items():
         with pytest.raises(viewer.exceptions.AccessDeniedException) as excinfo:
             call()
-        assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-        assert operation in excinfo.value.response["Error"]["Message"]
+        assert error_status(excinfo) == 403
+        assert operation in error_message(excinfo)
     # Nothing changed.
     assert read_set in {r["id"] for r in admin.list_read_sets(sequenceStoreId=store["id"])["readSets"]}
     assert "by" not in admin.list_tags_for_resource(resourceArn=store["arn"])["tags"]
@@ -414,8 +404,8 @@ def test_a_part_declared_over_the_part_limit_is_refused_before_it_arrives(auth_s
     path = f"/sequencestore/{store['id']}/upload/{upload_id}/part?partSource=SOURCE1&partNumber=1"
     signed = sign("PUT", auth_server.url + path, headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
     response = raw_request(auth_server.url, "PUT", path, body=[fastq_text(5, seed=9)],
-                           headers={**signed, "Content-Length": str(PART_LIMIT + 1)}, timeout=40)
-    assert_refused(response, 400, "ValidationException", str(PART_LIMIT))
+                           headers={**signed, "Content-Length": str(PART_SIZE + 1)}, timeout=40)
+    assert_refused(response, 400, "ValidationException", str(PART_SIZE))
     assert response.elapsed < 5, f"the server waited {response.elapsed:.1f} s for a body it refuses"
     assert admin.list_read_set_upload_parts(sequenceStoreId=store["id"], uploadId=upload_id,
                                             partSource="SOURCE1")["parts"] == []
@@ -637,9 +627,6 @@ def test_concurrent_part_uploads_per_key_are_bounded(tmp_path: Path) -> None:
     import http.client
     import json as jsonlib
     from urllib.parse import urlsplit
-
-    from auth_helpers import sign
-    from conftest import Server, make_client
 
     server = Server(tmp_path / "data", {"SEQSTORE_MAX_CONCURRENT_PARTS": "2"})
     server.start()

@@ -3,49 +3,22 @@ the environment variables users set."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
-import uuid
-from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import client_env
 
-AWS = Path(sys.executable).with_name("aws")
+from tests.helpers.commands import aws, aws_env, aws_json
+from tests.helpers.names import unique
 
 
 @pytest.fixture(scope="module")
 def cli_env(server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    home = tmp_path_factory.mktemp("aws-home")
-    # The user's own AWS configuration must play no part: only the documented variables.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(client_env(server.url))
-    env.update({
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "HOME": str(home),
-    })
-    return env
-
-
-def aws(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([str(AWS), "omics", *args, "--output", "json"], env=env,
-                            capture_output=True, text=True, timeout=60)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def aws_json(env: dict[str, str], *args: str) -> Any:
-    return json.loads(aws(env, *args).stdout)
+    """The environment of the AWS CLI pointed at the session server, and nothing of the user's."""
+    return aws_env(server.url, tmp_path_factory.mktemp("aws-home"))
 
 
 def test_a_user_creates_a_store_with_the_cli_and_finds_it_in_the_list(cli_env: dict[str, str], omics) -> None:
-    name = f"cli-{uuid.uuid4().hex[:12]}"
+    name = unique("cli")
     created = aws_json(cli_env, "create-sequence-store", "--name", name, "--description", "made by the CLI",
                        "--e-tag-algorithm-family", "SHA512up", "--tags", "origin=cli")
     assert re.fullmatch(r"[0-9]{10}", created["id"])
@@ -68,7 +41,7 @@ def test_a_user_creates_a_store_with_the_cli_and_finds_it_in_the_list(cli_env: d
 
 
 def test_the_cli_pages_through_every_store(cli_env: dict[str, str], omics) -> None:
-    name = f"cli-pages-{uuid.uuid4().hex[:12]}"
+    name = unique("cli-pages")
     ids = {omics.create_sequence_store(name=name)["id"] for _ in range(3)}
     listed = aws_json(cli_env, "list-sequence-stores", "--filter", f"name={name}", "--page-size", "1")
     assert {s["id"] for s in listed["sequenceStores"]} == ids

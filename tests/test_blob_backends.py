@@ -14,21 +14,17 @@ from pathlib import Path
 
 import pysam
 import pytest
-from conftest import S3_CREDENTIALS, Server, make_client, shared_moto
-from job_helpers import bulk_fastq_text, fastq_source, import_and_wait, md5, put_object
-from readset_helpers import (
-    ACCOUNT,
-    alignment_counts,
-    download,
-    fastq_counts,
-    gz,
-    ingest,
-    paired_fastq,
-    read_set_files,
-    sam_text,
-    unique,
-    write_ubam,
-)
+
+from tests.helpers.alignments import alignment_counts, sam_text, write_ubam
+from tests.helpers.backends import S3_CREDENTIALS, shared_moto
+from tests.helpers.buckets import put_object
+from tests.helpers.clients import make_client
+from tests.helpers.data import gz, md5
+from tests.helpers.fastq import bulk_fastq_text, fastq_counts, paired_fastq
+from tests.helpers.jobs import fastq_source, import_and_wait
+from tests.helpers.names import ACCOUNT, unique
+from tests.helpers.readsets import download, ingest, read_set_files
+from tests.helpers.servers import Server, running
 
 
 @pytest.fixture(scope="module", params=["local", "s3"])
@@ -38,10 +34,8 @@ def backend_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
         env = {**shared_moto().blob_env(), "SEQSTORE_BUCKETS_DIR": str(data_dir / "buckets")}
     else:
         env = {"SEQSTORE_BLOB_URL": ""}  # the local directory, even in a pass that defaults to S3
-    server = Server(data_dir, extra_env=env)
-    server.start()
-    yield server
-    server.stop()
+    with running(Server(data_dir, extra_env=env)) as server:
+        yield server
 
 
 def read_via_s3(uri: str) -> bytes:

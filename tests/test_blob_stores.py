@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import S3_CREDENTIALS, shared_moto
 
 from seqstore.blobs import BlobStore, BlobStoreUnavailable, CopySource
 from seqstore.blobs.local import LocalBlobStore
 from seqstore.blobs.s3 import S3BlobStore
 from seqstore.blobs.s3_writer import WRITE_PART
+from tests.helpers.backends import S3_CREDENTIALS, shared_moto
 
 
 @pytest.fixture
@@ -26,8 +25,7 @@ def s3_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def s3_store(tmp_path: Path, **options: Any) -> S3BlobStore:
-    bucket = f"contract-{uuid.uuid4().hex[:12]}"
-    shared_moto().client().create_bucket(Bucket=bucket)
+    bucket = shared_moto().new_bucket("contract")
     return S3BlobStore(
         f"s3://{bucket}/some/prefix",
         endpoint_url=shared_moto().url,
@@ -139,8 +137,7 @@ def test_s3_parts_carry_crc32_checksums_the_server_combines(s3_credentials: None
 def test_s3_copy_in_copies_a_source_only_while_it_is_unchanged(s3_credentials: None, tmp_path: Path) -> None:
     store = s3_store(tmp_path)
     client = shared_moto().client()
-    bucket = f"runs-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=bucket)
+    bucket = shared_moto().new_bucket("runs")
     data = os.urandom(300_000)
     etag = client.put_object(Bucket=bucket, Key="r1.fastq.gz", Body=data)["ETag"]
 

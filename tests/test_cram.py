@@ -6,54 +6,21 @@ Expected counts and ETags come from htslib through pysam on the same files and F
 from __future__ import annotations
 
 import gzip
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pysam
 import pytest
 from botocore.exceptions import ClientError
-from conftest import error_code
-from reference_helpers import (
-    TESTDATA,
-    alignment_counts,
-    copy_object,
-    error_message,
-    ingest,
-    md5,
-    reference_arn,
-    run_import,
-    sam_records,
-    start_upload,
-    unique,
-    write_alignments,
-)
+
+from tests.helpers.alignments import alignment_counts, sam_text, write_alignments
+from tests.helpers.clients import error_code, error_message
+from tests.helpers.data import md5
+from tests.helpers.names import reference_arn
+from tests.helpers.paths import TESTDATA
+from tests.helpers.readsets import download, ingest, start_upload
 
 CE_FASTA = TESTDATA / "ce.fa"
-
-
-@pytest.fixture(scope="module")
-def genome(reference: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A local copy (with an htslib .fai) of the session reference's FASTA."""
-    copy = tmp_path_factory.mktemp("genome") / "genome.fa"
-    shutil.copyfile(Path(str(reference["fasta"])), copy)
-    pysam.faidx(str(copy))
-    return copy
-
-
-@pytest.fixture(scope="module")
-def ce_reference(server, omics, reference_store_id: str) -> str:  # type: ignore[no-untyped-def]
-    """htslib's C. elegans test FASTA imported into the session reference store; its ARN."""
-    uri = copy_object(server, f"{unique('ce')}/ce.fa", CE_FASTA)
-    job = run_import(omics, reference_store_id, [{"sourceFile": uri, "name": unique("c-elegans")}])
-    assert job["status"] == "COMPLETED", job
-    reference_id = job["sources"][0]["referenceId"]
-    return str(omics.get_reference_metadata(referenceStoreId=reference_store_id, id=reference_id)["arn"])
-
-
-def read_set_file(omics, store_id: str, read_set_id: str, file: str) -> bytes:  # type: ignore[no-untyped-def]
-    response = omics.get_read_set(sequenceStoreId=store_id, id=read_set_id, partNumber=1, file=file)
-    return bytes(response["payload"].read())
 
 
 def test_a_cram_written_against_the_reference_is_decoded_with_it(
@@ -65,7 +32,7 @@ def test_a_cram_written_against_the_reference_is_decoded_with_it(
     reads, bases = alignment_counts(cram, genome)
     assert reads == 304  # 300 primary + 4 unmapped; the secondary and supplementary records do not count
 
-    metadata = ingest(omics, store_id, "CRAM", cram.read_bytes(), str(reference["arn"]))
+    metadata = ingest(omics, store_id, "CRAM", cram.read_bytes(), referenceArn=str(reference["arn"]))
     assert metadata["status"] == "ACTIVE", metadata.get("statusMessage")
     assert metadata["fileType"] == "CRAM"
     assert metadata["referenceArn"] == reference["arn"]
@@ -73,35 +40,35 @@ def test_a_cram_written_against_the_reference_is_decoded_with_it(
     assert metadata["sequenceInformation"]["totalBaseCount"] == bases
     assert metadata["sequenceInformation"]["alignment"] == "ALIGNED"
     assert metadata["etag"]["algorithm"] == "CRAM_MD5up"
-    assert metadata["etag"]["source1"] == md5(sam_records(cram, genome))
+    assert metadata["etag"]["source1"] == md5(sam_text(cram, genome))
     assert "index" in metadata["files"]
 
-    assert read_set_file(omics, store_id, metadata["id"], "SOURCE1") == cram.read_bytes()
+    assert download(omics, store_id, metadata["id"], "SOURCE1") == cram.read_bytes()
     pysam.index(str(cram))  # the CRAI htslib builds for the same file
-    served = read_set_file(omics, store_id, metadata["id"], "INDEX")
+    served = download(omics, store_id, metadata["id"], "INDEX")
     assert gzip.decompress(served) == gzip.decompress(Path(f"{cram}.crai").read_bytes())
 
 
 @pytest.mark.parametrize("file_name", ["ce#5b_java.cram", "range.cram", "range.bam"])
 def test_third_party_alignments_of_c_elegans_ingest_against_the_imported_ce_fasta(
-    omics, store_id: str, ce_reference: str, file_name: str
+    omics, store_id: str, ce_arn: str, file_name: str
 ) -> None:
     path = TESTDATA / file_name
     file_type = "CRAM" if file_name.endswith(".cram") else "BAM"
     reads, bases = alignment_counts(path, CE_FASTA)
-    metadata = ingest(omics, store_id, file_type, path.read_bytes(), ce_reference)
+    metadata = ingest(omics, store_id, file_type, path.read_bytes(), referenceArn=ce_arn)
     assert metadata["status"] == "ACTIVE", metadata.get("statusMessage")
     assert metadata["sequenceInformation"]["totalReadCount"] == reads
     assert metadata["sequenceInformation"]["totalBaseCount"] == bases
     assert metadata["etag"]["algorithm"] == f"{file_type}_MD5up"
-    assert metadata["etag"]["source1"] == md5(sam_records(path, CE_FASTA))
+    assert metadata["etag"]["source1"] == md5(sam_text(path, CE_FASTA))
     assert "index" in metadata["files"]
 
 
 def test_a_cram_of_another_genome_fails_against_the_wrong_reference(
     omics, store_id: str, reference: dict[str, Any]
 ) -> None:
-    metadata = ingest(omics, store_id, "CRAM", (TESTDATA / "ce#5b_java.cram").read_bytes(), str(reference["arn"]))
+    metadata = ingest(omics, store_id, "CRAM", (TESTDATA / "ce#5b_java.cram").read_bytes(), referenceArn=str(reference["arn"]))
     assert metadata["status"] == "UPLOAD_FAILED"
     assert "CHROMOSOME_I" in metadata["statusMessage"]
 
@@ -127,7 +94,7 @@ def test_a_bam_aligned_to_other_contigs_than_the_reference_fails_naming_the_cont
     if contig_sequences is not None:
         sequences = {name: "ACGT" * (length // 4) for name, length in contig_sequences.items()}
     bam = write_alignments(tmp_path / "other.bam", sequences, seed=211, reads=40, header_lengths=header_lengths)
-    metadata = ingest(omics, store_id, "BAM", bam.read_bytes(), str(reference["arn"]))
+    metadata = ingest(omics, store_id, "BAM", bam.read_bytes(), referenceArn=str(reference["arn"]))
     assert metadata["status"] == "UPLOAD_FAILED"
     assert named in metadata["statusMessage"]
     assert "reference" in metadata["statusMessage"]
@@ -151,12 +118,12 @@ def test_a_read_set_naming_a_reference_that_does_not_exist_fails_with_a_clear_me
         reference_arn(reference_store_id, "9999999999"),
         reference_arn("1111111111", str(reference["id"])),
     ):
-        metadata = ingest(omics, store_id, file_type, path.read_bytes(), arn)
+        metadata = ingest(omics, store_id, file_type, path.read_bytes(), referenceArn=arn)
         assert metadata["status"] == "UPLOAD_FAILED", arn
         assert arn in metadata["statusMessage"]
         assert "reference" in metadata["statusMessage"].lower()
     # The same file is fine with the real reference.
-    metadata = ingest(omics, store_id, file_type, path.read_bytes(), str(reference["arn"]))
+    metadata = ingest(omics, store_id, file_type, path.read_bytes(), referenceArn=str(reference["arn"]))
     assert metadata["status"] == "ACTIVE", metadata.get("statusMessage")
 
 
@@ -171,7 +138,7 @@ def test_a_read_set_naming_a_reference_that_does_not_exist_fails_with_a_clear_me
 )
 def test_a_malformed_reference_arn_is_refused_when_the_upload_starts(omics, store_id: str, arn: str) -> None:
     with pytest.raises(ClientError) as excinfo:
-        start_upload(omics, store_id, "BAM", arn)
+        start_upload(omics, store_id, "BAM", referenceArn=arn)
     assert error_code(excinfo) == "ValidationException"
     assert "referenceArn" in error_message(excinfo)
     assert omics.list_multipart_read_set_uploads(sequenceStoreId=store_id)["uploads"] == []
@@ -180,6 +147,6 @@ def test_a_malformed_reference_arn_is_refused_when_the_upload_starts(omics, stor
 @pytest.mark.parametrize("file_type", ["BAM", "CRAM"])
 def test_an_aligned_upload_without_a_reference_arn_is_refused(omics, store_id: str, file_type: str) -> None:
     with pytest.raises(ClientError) as excinfo:
-        start_upload(omics, store_id, file_type, None)
+        start_upload(omics, store_id, file_type)
     assert error_code(excinfo) == "ValidationException"
     assert "referenceArn" in error_message(excinfo)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import POSTGRES_URL, new_postgres_database_url
 from sqlalchemy import DateTime, text
 from sqlalchemy.dialects import sqlite
 
@@ -24,6 +23,7 @@ from seqstore.db import schema as t
 from seqstore.db.engine import Database
 from seqstore.db.rows import record, records
 from seqstore.db.schema import UtcDateTime
+from tests.helpers.backends import POSTGRES_URL, new_postgres_database_url
 
 
 def probed(url: str) -> Iterator[Database]:
@@ -46,7 +46,7 @@ def total(db: Database) -> int:
         return int(connection.execute(text("SELECT sum(x) FROM probe")).scalar_one())
 
 
-def write(db: Database, value: int) -> None:
+def insert(db: Database, value: int) -> None:
     with db.write() as connection:
         connection.execute(text("INSERT INTO probe VALUES (:x)"), {"x": value})
 
@@ -59,7 +59,7 @@ def test_a_thread_keeps_one_connection_and_sees_every_commit(db: Database) -> No
     with db.read() as connection:
         first = raw_of(connection)
     assert total(db) == 1
-    write(db, 2)  # from a pooled connection
+    insert(db, 2)  # from a pooled connection
     assert total(db) == 3  # the kept connection's next transaction sees it
     with db.read() as connection:
         assert raw_of(connection) is first
@@ -91,7 +91,7 @@ def test_a_read_transaction_ends_with_its_block(db: Database) -> None:
 def test_a_nested_read_takes_a_pooled_connection(db: Database) -> None:
     with db.read() as outer:
         assert outer.execute(text("SELECT sum(x) FROM probe")).scalar_one() == 1
-        write(db, 5)
+        insert(db, 5)
         with db.read() as inner:
             assert raw_of(inner) is not raw_of(outer)
             assert inner.execute(text("SELECT sum(x) FROM probe")).scalar_one() == 6
@@ -142,7 +142,7 @@ def test_dispose_closes_the_kept_connections_and_reads_go_on(db: Database) -> No
         before = raw_of(connection)
     db.dispose()
     assert db._kept == set()
-    write(db, 4)
+    insert(db, 4)
     assert total(db) == 5
     with db.read() as connection:
         assert raw_of(connection) is not before
@@ -215,7 +215,7 @@ def test_postgresql_reads_see_every_commit_without_a_transaction(postgres: Datab
     with postgres.read() as connection:
         assert connection.connection.driver_connection.autocommit  # type: ignore[union-attr]
         assert connection.execute(text("SELECT sum(x) FROM probe")).scalar_one() == 1
-        write(postgres, 2)
+        insert(postgres, 2)
         assert connection.execute(text("SELECT sum(x) FROM probe")).scalar_one() == 3
     with postgres.write() as connection:  # the same pooled connection, back in transactions
         assert not connection.connection.driver_connection.autocommit  # type: ignore[union-attr]

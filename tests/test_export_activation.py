@@ -10,24 +10,21 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import Server, error_code, make_client
-from job_helpers import (
+
+from tests.helpers.buckets import buckets_dir, files_under, new_bucket, put_object
+from tests.helpers.clients import all_pages, error_code, make_client
+from tests.helpers.data import gz, md5
+from tests.helpers.fastq import seed_named_fastq_text, seed_named_paired_fastq
+from tests.helpers.jobs import (
     NO_ACTIVATION_NEEDED,
-    ROLE_ARN,
-    buckets_dir,
     fastq_source,
-    fastq_text,
-    files_under,
-    gz,
     import_and_wait,
-    md5,
-    new_bucket,
-    paired_fastq,
-    put_object,
     wait_for_job,
     wait_for_read_set_status,
 )
-from readset_helpers import all_pages, download, unique
+from tests.helpers.names import ROLE_ARN, unique
+from tests.helpers.readsets import download
+from tests.helpers.servers import Server, running
 
 UNKNOWN_READ_SET = "1234567890"
 
@@ -40,7 +37,7 @@ def import_read_sets(
     bucket = new_bucket(server, "sequencer")
     sources = []
     for i in range(count):
-        r1, r2 = paired_fastq(15 + i, seed=seed + 10 * i)
+        r1, r2 = seed_named_paired_fastq(15 + i, seed=seed + 10 * i)
         sources.append(
             fastq_source(
                 put_object(server, bucket, f"run/sample{i}_R1.fastq.gz", gz(r1)),
@@ -263,12 +260,9 @@ def test_an_activation_job_takes_at_most_20_read_sets(omics, server, store_id) -
 
 @pytest.fixture(scope="module")
 def archiving_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(
-        tmp_path_factory.mktemp("archiving") / "data", extra_env={"SEQSTORE_ARCHIVE_AFTER_SECONDS": "2"}
-    )
-    server.start()
-    yield server
-    server.stop()
+    data_dir = tmp_path_factory.mktemp("archiving") / "data"
+    with running(Server(data_dir, extra_env={"SEQSTORE_ARCHIVE_AFTER_SECONDS": "2"})) as server:
+        yield server
 
 
 def test_an_archived_read_set_is_activated_with_its_bytes_and_etag_unchanged(
@@ -277,7 +271,7 @@ def test_an_archived_read_set_is_activated_with_its_bytes_and_etag_unchanged(
     omics = make_client(archiving_server.url)
     store_id = omics.create_sequence_store(name="archive")["id"]
     bucket = new_bucket(archiving_server)
-    r1, r2 = paired_fastq(50, seed=1200)
+    r1, r2 = seed_named_paired_fastq(50, seed=1200)
     imported = {"SOURCE1": gz(r1), "SOURCE2": gz(r2)}  # what GetReadSet serves while ACTIVE
     job = import_and_wait(
         omics,
@@ -330,7 +324,7 @@ def test_the_activation_waiter_waits_for_an_archived_read_set_to_come_back(archi
     omics = make_client(archiving_server.url)
     store_id = omics.create_sequence_store(name="archive-waiter")["id"]
     bucket = new_bucket(archiving_server)
-    data = fastq_text(30, seed=1300)
+    data = seed_named_fastq_text(30, seed=1300)
     job = import_and_wait(
         omics, store_id, [fastq_source(put_object(archiving_server, bucket, "r.fastq.gz", gz(data)))]
     )

@@ -1,52 +1,38 @@
-"""A 500-request slice of bench/fuzz.py's model-driven fuzzing against a fresh server: no answer
-may be a 5xx (or missing), and the invalid requests must leave the victim store's data as it was."""
+"""A 500-request slice of the model-driven fuzzing (tests/fuzzing, run whole by bench/fuzz.py)
+against a fresh server: no answer may be a 5xx (or missing), and the invalid requests must leave
+the victim store's data as it was."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
-import sys
 from collections.abc import Iterator
-from types import ModuleType
 from urllib.parse import quote
 
 import pytest
-from auth_helpers import signed_request
-from conftest import ROOT, Server
+
+from tests.fuzzing.model import OPERATIONS
+from tests.fuzzing.resources import fuzz_client, setup
+from tests.fuzzing.runner import run
+from tests.fuzzing.snapshot import compare, snapshot
+from tests.helpers.auth import signed_request
+from tests.helpers.clients import KEY, SECRET
+from tests.helpers.servers import Server, running
 
 REQUESTS = 500
 SEED = 20261123
 
 
-def load_fuzz() -> ModuleType:
-    """bench/ is not a package: load bench/fuzz.py by its path."""
-    name = "seqstore_bench_fuzz"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "fuzz.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
-
-
-fuzz = load_fuzz()
-
-
 @pytest.fixture(scope="module")
 def fresh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(tmp_path_factory.mktemp("fuzz") / "data")
-    server.start()
-    yield server
-    server.stop()
+    with running(Server(tmp_path_factory.mktemp("fuzz") / "data")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def report(fresh_server: Server):  # type: ignore[no-untyped-def]
-    return fuzz.run(fresh_server.url, "seqstore", "seqstore-secret", requests=REQUESTS, seed=SEED,
-                    buckets_dir=fresh_server.data_dir / "buckets")
+    return run(fresh_server.url, KEY, SECRET, requests=REQUESTS, seed=SEED,
+               buckets_dir=fresh_server.data_dir / "buckets")
 
 
 def test_no_fuzzed_request_gets_a_5xx_or_no_answer(report, fresh_server: Server) -> None:  # type: ignore[no-untyped-def]
@@ -61,8 +47,8 @@ def test_the_invalid_requests_leave_the_victims_data_unchanged(report) -> None: 
 
 
 def test_the_slice_reaches_every_storage_operation_with_valid_and_invalid_requests(report) -> None:  # type: ignore[no-untyped-def]
-    assert set(report.by_operation) == {op.name for op in fuzz.OPERATIONS}
-    assert len(fuzz.OPERATIONS) == 41
+    assert set(report.by_operation) == {op.name for op in OPERATIONS}
+    assert len(OPERATIONS) == 41
     categories = report.by_category
     assert categories["valid"]["2xx"] > 0
     for name in ("constraint", "type", "label", "bytes"):
@@ -73,14 +59,14 @@ def test_the_slice_reaches_every_storage_operation_with_valid_and_invalid_reques
 
 def test_the_snapshot_notices_a_change_to_the_victim(report, fresh_server: Server) -> None:  # type: ignore[no-untyped-def]
     # The "data unchanged" oracle is not vacuous: changes made behind its back are reported.
-    client = fuzz.make_client(fresh_server.url, "seqstore", "seqstore-secret", "us-east-1")
-    res = fuzz.setup(client, "us-east-1", random.Random(1), fresh_server.data_dir / "buckets")
-    before = fuzz.snapshot(client, res)
-    assert fuzz.compare(before, fuzz.snapshot(client, res), res, set(), set()) == []
+    client = fuzz_client(fresh_server.url, KEY, SECRET, "us-east-1")
+    res = setup(client, "us-east-1", random.Random(1), fresh_server.data_dir / "buckets")
+    before = snapshot(client, res)
+    assert compare(before, snapshot(client, res), res, set(), set()) == []
     client.tag_resource(resourceArn=res.victim.read_set_arn, tags={"changed": "yes"})
     client.update_sequence_store(id=res.victim.store, description="changed")
     client.create_sequence_store(name="not-from-a-valid-request")
-    problems = fuzz.compare(before, fuzz.snapshot(client, res), res, set(), set())
+    problems = compare(before, snapshot(client, res), res, set(), set())
     assert any(p.startswith("tags") for p in problems), problems
     assert any(p.startswith("victimStore") for p in problems), problems
     assert any(p.startswith("sequence stores: unexpected") for p in problems), problems
@@ -90,7 +76,7 @@ def test_the_snapshot_notices_a_change_to_the_victim(report, fresh_server: Serve
 
 
 def _store(fresh_server: Server) -> dict[str, str]:
-    client = fuzz.make_client(fresh_server.url, "seqstore", "seqstore-secret", "us-east-1")
+    client = fuzz_client(fresh_server.url, KEY, SECRET, "us-east-1")
     created = client.create_sequence_store(name="pinned")
     return {"id": created["id"], "arn": created["arn"],
             "access_point": created["s3Access"]["s3AccessPointArn"]}

@@ -18,25 +18,15 @@ from pathlib import Path
 import pysam
 import pytest
 from botocore.exceptions import ClientError, WaiterError
-from conftest import Server, error_code, make_client
-from job_helpers import (
-    ROLE_ARN,
-    buckets_dir,
-    fastq_source,
-    fastq_text,
-    gunzip,
-    gz,
-    import_and_wait,
-    md5,
-    new_bucket,
-    paired_fastq,
-    put_object,
-    wait_for_job,
-)
-from readset_helpers import all_pages, download, fastq_counts, unique
 
-REFERENCE_ARN = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/reference/1234567890"
-
+from tests.helpers.buckets import buckets_dir, new_bucket, put_object
+from tests.helpers.clients import all_pages, error_code, error_message, make_client
+from tests.helpers.data import gunzip, gz, md5
+from tests.helpers.fastq import fastq_counts, seed_named_fastq_text, seed_named_paired_fastq
+from tests.helpers.jobs import fastq_source, import_and_wait, wait_for_job
+from tests.helpers.names import REFERENCE_ARN, ROLE_ARN, unique
+from tests.helpers.readsets import download
+from tests.helpers.servers import Server
 
 
 def read_set_ids(omics, store_id: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -52,8 +42,8 @@ def read_set_ids(omics, store_id: str) -> list[str]:  # type: ignore[no-untyped-
 
 def test_an_import_creates_read_sets_carrying_every_field_of_their_sources(omics, server, store_id) -> None:
     bucket = new_bucket(server, "lab-runs")
-    r1, r2 = paired_fastq(60, seed=101)
-    single = fastq_text(25, seed=202)
+    r1, r2 = seed_named_paired_fastq(60, seed=101)
+    single = seed_named_fastq_text(25, seed=202)
     r1_uri = put_object(server, bucket, "run-7/HG002_R1.fastq.gz", gz(r1))
     r2_uri = put_object(server, bucket, "run-7/HG002_R2.fastq.gz", gz(r2))
     single_uri = put_object(server, bucket, "run-7/NA12878.fq.gz", gz(single))
@@ -150,7 +140,7 @@ def test_an_import_creates_read_sets_carrying_every_field_of_their_sources(omics
 def test_imported_files_keep_their_source_file_names(omics, server, store_id) -> None:
     """Spec §8: an imported read set's objects are named after its source files."""
     bucket = new_bucket(server)
-    r1, r2 = paired_fastq(8, seed=303)
+    r1, r2 = seed_named_paired_fastq(8, seed=303)
     job = import_and_wait(
         omics,
         store_id,
@@ -185,8 +175,9 @@ def test_imported_files_keep_their_source_file_names(omics, server, store_id) ->
     assert second.startswith("reads") and second.endswith(".fastq.gz") and "source2" in second
 
 
-def write_bam(path: Path, sequences: dict[str, str], reads: int, *, seed: int) -> Path:
-    """A coordinate-sorted BAM (written by htslib through pysam) of reads taken from `sequences`."""
+def write_primary_bam(path: Path, sequences: dict[str, str], reads: int, *, seed: int) -> Path:
+    """A coordinate-sorted BAM (written by htslib through pysam) of primary 60-base reads taken
+    from `sequences`, `reads` on each."""
     rng = random.Random(seed)
     header = {
         "HD": {"VN": "1.6", "SO": "coordinate"},
@@ -217,7 +208,7 @@ def test_an_imported_bam_keeps_its_name_and_gets_an_index_named_after_it(
     omics, server, store_id, reference, tmp_path
 ) -> None:
     bucket = new_bucket(server)
-    bam = write_bam(tmp_path / "NA12878.bam", reference["sequences"], 40, seed=404)
+    bam = write_primary_bam(tmp_path / "NA12878.bam", reference["sequences"], 40, seed=404)
     uri = put_object(server, bucket, "aligned/NA12878.bam", bam.read_bytes())
 
     job = import_and_wait(
@@ -247,7 +238,7 @@ def test_an_imported_bam_keeps_its_name_and_gets_an_index_named_after_it(
 
 def test_a_retried_start_with_the_same_client_token_is_the_same_job(omics, server, store_id) -> None:
     bucket = new_bucket(server)
-    uri = put_object(server, bucket, "a.fastq.gz", gz(fastq_text(5, seed=1)))
+    uri = put_object(server, bucket, "a.fastq.gz", gz(seed_named_fastq_text(5, seed=1)))
     token = unique("token")
     sources = [fastq_source(uri, name="retried")]
 
@@ -276,7 +267,7 @@ def test_a_retried_start_with_the_same_client_token_is_the_same_job(omics, serve
 
 def test_list_import_jobs_filters_by_status_and_creation_time_and_pages(omics, server, store_id) -> None:
     bucket = new_bucket(server)
-    good = put_object(server, bucket, "good.fastq.gz", gz(fastq_text(4, seed=2)))
+    good = put_object(server, bucket, "good.fastq.gz", gz(seed_named_fastq_text(4, seed=2)))
     missing = f"s3://{bucket}/not-there.fastq.gz"
     jobs = []
     for sources in ([good], [missing], [good], [good, missing]):
@@ -344,7 +335,7 @@ def test_a_job_waits_submitted_with_its_sources_queued_until_a_worker_runs_it(tm
         omics = make_client(server.url)
         store_id = omics.create_sequence_store(name="queued")["id"]
         bucket = new_bucket(server)
-        data = fastq_text(6, seed=3)
+        data = seed_named_fastq_text(6, seed=3)
         uri = put_object(server, bucket, "reads.fastq.gz", gz(data))
         started = omics.start_read_set_import_job(
             sequenceStoreId=store_id, roleArn=ROLE_ARN, sources=[fastq_source(uri), fastq_source(uri)]
@@ -410,7 +401,7 @@ def test_source2_for_a_bam_source_is_refused_when_the_job_is_started(omics, serv
             ],
         )
     assert error_code(excinfo) == "ValidationException"
-    assert "source2" in excinfo.value.response["Error"]["Message"]
+    assert "source2" in error_message(excinfo)
     assert omics.list_read_set_import_jobs(sequenceStoreId=store_id)["importJobs"] == []
 
 
@@ -423,7 +414,7 @@ def test_a_bam_source_without_a_reference_arn_is_refused_when_the_job_is_started
             sequenceStoreId=store_id,
             roleArn=ROLE_ARN,
             sources=[
-                fastq_source(put_object(server, bucket, "ok.fastq.gz", gz(fastq_text(3, seed=4)))),
+                fastq_source(put_object(server, bucket, "ok.fastq.gz", gz(seed_named_fastq_text(3, seed=4)))),
                 {
                     "sourceFiles": {"source1": f"s3://{bucket}/a.bam"},
                     "sourceFileType": "BAM",
@@ -433,14 +424,14 @@ def test_a_bam_source_without_a_reference_arn_is_refused_when_the_job_is_started
             ],
         )
     assert error_code(excinfo) == "ValidationException"
-    assert "referenceArn" in excinfo.value.response["Error"]["Message"]
+    assert "referenceArn" in error_message(excinfo)
     assert omics.list_read_set_import_jobs(sequenceStoreId=store_id)["importJobs"] == []
     assert read_set_ids(omics, store_id) == []
 
 
 def test_more_than_100_sources_are_refused(omics, server, store_id) -> None:
     bucket = new_bucket(server)
-    uri = put_object(server, bucket, "r.fastq.gz", gz(fastq_text(2, seed=5)))
+    uri = put_object(server, bucket, "r.fastq.gz", gz(seed_named_fastq_text(2, seed=5)))
     with pytest.raises(ClientError) as excinfo:
         omics.start_read_set_import_job(
             sequenceStoreId=store_id, roleArn=ROLE_ARN, sources=[fastq_source(uri)] * 101
@@ -450,7 +441,7 @@ def test_more_than_100_sources_are_refused(omics, server, store_id) -> None:
 
 def test_an_unknown_sequence_store_is_not_found(omics, server) -> None:
     bucket = new_bucket(server)
-    uri = put_object(server, bucket, "r.fastq.gz", gz(fastq_text(2, seed=6)))
+    uri = put_object(server, bucket, "r.fastq.gz", gz(seed_named_fastq_text(2, seed=6)))
     with pytest.raises(ClientError) as excinfo:
         omics.start_read_set_import_job(
             sequenceStoreId="9999999999", roleArn=ROLE_ARN, sources=[fastq_source(uri)]
@@ -486,7 +477,7 @@ def test_a_source_in_a_bucket_that_does_not_exist_fails(omics, store_id) -> None
 
 def test_a_missing_object_fails_its_source_and_not_the_others(omics, server, store_id) -> None:
     bucket = new_bucket(server)
-    data = fastq_text(12, seed=7)
+    data = seed_named_fastq_text(12, seed=7)
     good = put_object(server, bucket, "present.fastq.gz", gz(data))
     missing = f"s3://{bucket}/absent.fastq.gz"
 
@@ -510,7 +501,7 @@ def test_a_key_with_dot_dot_segments_cannot_escape_the_buckets_directory(omics, 
     # A perfectly good FASTQ outside the buckets dir: were the key followed, the import would work.
     outside = server.data_dir.parent / unique("outside") / "reads.fastq.gz"
     outside.parent.mkdir()
-    outside.write_bytes(gz(fastq_text(5, seed=8)))
+    outside.write_bytes(gz(seed_named_fastq_text(5, seed=8)))
     escaping = f"s3://{bucket}/../../../{outside.parent.name}/reads.fastq.gz"
     assert (
         buckets_dir(server) / bucket / "../../.." / outside.parent.name / "reads.fastq.gz"
@@ -525,7 +516,7 @@ def test_a_key_with_dot_dot_segments_cannot_escape_the_buckets_directory(omics, 
 
 def test_a_symbolic_link_leading_out_of_its_bucket_is_refused(omics, server, store_id) -> None:
     bucket = new_bucket(server)
-    data = fastq_text(5, seed=9)
+    data = seed_named_fastq_text(5, seed=9)
     outside = server.data_dir.parent / unique("secrets") / "reads.fastq.gz"
     outside.parent.mkdir()
     outside.write_bytes(gz(data))
@@ -565,7 +556,7 @@ def test_an_empty_object_fails_its_source_and_leaves_its_read_set_upload_failed(
 
 def test_mates_with_different_read_counts_fail_their_source(omics, server, store_id) -> None:
     bucket = new_bucket(server)
-    r1, r2 = paired_fastq(10, seed=10)
+    r1, r2 = seed_named_paired_fastq(10, seed=10)
     r2_short = b"".join(r2.splitlines(keepends=True)[:-4])  # one record fewer
     job = import_and_wait(
         omics,
@@ -587,7 +578,7 @@ def test_a_hundred_sources_with_three_bad_complete_with_exactly_those_three_fail
     omics, server, store_id
 ) -> None:
     bucket = new_bucket(server)
-    data = fastq_text(3, seed=11, read_length=20)
+    data = seed_named_fastq_text(3, seed=11, read_length=20)
     good = put_object(server, bucket, "tiny.fastq.gz", gz(data))
     bad = {
         17: f"s3://{bucket}/missing.fastq.gz",

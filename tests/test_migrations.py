@@ -8,10 +8,10 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import TEST_DATABASE, new_postgres_database_url
 
 from seqstore.db.engine import Database
 from seqstore.db.schema import metadata
+from tests.helpers.backends import TEST_DATABASE, new_postgres_database_url
 
 
 def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ import json
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -24,25 +23,20 @@ import uvicorn
 from botocore import xform_name
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from botocore.model import OperationModel, Shape
-from conftest import client_env, free_port, make_client
 
 from seqstore.protocol.dispatch import Dispatcher
 from seqstore.protocol.parsing import payload_member
 from seqstore.protocol.streams import ResponseStream
+from tests.helpers.clients import client_env, error_message, error_status, make_client
+from tests.helpers.names import MIB, UUID_RE, unique
+from tests.helpers.ports import free_port
 
 MODEL = botocore.session.get_session().get_service_model("omics")
 ENV = client_env("http://unused")
-UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-MIB = 1024 * 1024
-
-
-def unique(prefix: str = "proto") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def storage_operations() -> list[OperationModel]:
@@ -92,11 +86,6 @@ def assert_error(response: requests.Response, code: str, *fragments: str) -> str
     for fragment in fragments:
         assert fragment in message, (fragment, message)
     return message
-
-
-@pytest.fixture(scope="module")
-def raw_omics(server):  # type: ignore[no-untyped-def]
-    return make_client(server.url, Config(parameter_validation=False))  # no client-side checks
 
 
 @pytest.fixture(scope="module")
@@ -262,8 +251,8 @@ def test_a_value_breaking_a_model_constraint_is_a_validation_error_naming_the_me
 
     with pytest.raises(raw_omics.exceptions.ValidationException) as excinfo:
         getattr(raw_omics, xform_name(operation))(**params)
-    message = excinfo.value.response["Error"]["Message"]
-    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    message = error_message(excinfo)
+    assert error_status(excinfo) == 400
     assert ".".join(path) in message
     assert fragment in message
 
@@ -366,7 +355,7 @@ def test_a_body_just_under_the_limit_is_read_and_validated(server) -> None:
 
 
 def test_unknown_members_are_refused_by_name(server) -> None:
-    response = send_json(server.url, "POST", "/sequencestore", {"name": unique(), "colour": "blue"})
+    response = send_json(server.url, "POST", "/sequencestore", {"name": unique("proto"), "colour": "blue"})
     assert_error(response, "ValidationException", "colour")
     response = send_json(server.url, "POST", "/sequencestores", {"filter": {"nmae": "typo"}})
     assert_error(response, "ValidationException", "filter.nmae")
@@ -515,7 +504,7 @@ def test_tag_calls_answer_204_with_no_body(server, target: dict[str, str]) -> No
 
 def test_every_response_carries_a_fresh_request_id(server, omics, target: dict[str, str]) -> None:
     responses = [
-        send_json(server.url, "POST", "/sequencestore", {"name": unique()}),  # 200
+        send_json(server.url, "POST", "/sequencestore", {"name": unique("proto")}),  # 200
         send_json(server.url, "POST", "/tags/" + quote(target["arn"], safe=""), {"tags": {"a": "b"}}),  # 204
         send(server.url, "POST", "/sequencestore", body=b"{", headers={"Content-Type": "application/json"}),
         send(server.url, "GET", "/sequencestore/0000000005"),  # 404 modelled
@@ -579,7 +568,7 @@ def test_boto3_reports_an_unknown_route_as_a_client_error_with_code_and_message(
     with pytest.raises(ClientError) as excinfo:
         client.list_sequence_stores()
     error = excinfo.value.response["Error"]
-    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert error_status(excinfo) == 404
     assert error["Code"] == "UnknownOperationException"
     assert "/not-omics/sequencestores" in error["Message"]
 
@@ -643,9 +632,9 @@ def test_boto3_raises_not_supported_for_an_operation_without_a_handler(bare_disp
                  lambda: client.get_sequence_store(id="1234567890")):
         with pytest.raises(client.exceptions.NotSupportedOperationException) as excinfo:
             call()
-        assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == _model_status(
+        assert error_status(excinfo) == _model_status(
             "NotSupportedOperationException")
-        assert "not implemented" in excinfo.value.response["Error"]["Message"]
+        assert "not implemented" in error_message(excinfo)
 
 
 def test_the_bare_dispatcher_also_answers_unknown_routes(bare_dispatcher: str) -> None:
@@ -787,7 +776,7 @@ def test_a_refused_payload_call_never_reaches_the_handler_and_the_connection_sta
         with pytest.raises(client.exceptions.ValidationException) as excinfo:
             client.upload_read_set_part(sequenceStoreId="1234567890", uploadId="1234567891",
                                         payload=PAYLOAD, **bad)
-        assert ("partNumber" if bad["partNumber"] > 10000 else "partSource") in excinfo.value.response["Error"]["Message"]
+        assert ("partNumber" if bad["partNumber"] > 10000 else "partSource") in error_message(excinfo)
     assert "UploadReadSetPart" not in received
     answer = client.upload_read_set_part(sequenceStoreId="1234567890", uploadId="1234567891",
                                          partSource="SOURCE1", partNumber=2, payload=b"abc")

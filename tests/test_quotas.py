@@ -8,7 +8,9 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import Server, client_env
+
+from tests.helpers.clients import client_env, error_code, error_message, error_status
+from tests.helpers.servers import Server
 
 
 def test_emulated_quotas_throttle_beyond_the_real_rates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,9 +24,9 @@ def test_emulated_quotas_throttle_beyond_the_real_rates(tmp_path: Path, monkeypa
         omics.create_sequence_store(name="first")  # CreateSequenceStore: 1 per second
         with pytest.raises(ClientError) as refused:
             omics.create_sequence_store(name="second")
-        assert refused.value.response["Error"]["Code"] == "ThrottlingException"
-        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
-        assert "1 requests per second" in refused.value.response["Error"]["Message"]
+        assert error_code(refused) == "ThrottlingException"
+        assert error_status(refused) == 429
+        assert "1 requests per second" in error_message(refused)
 
         # GetSequenceStore allows 5 per second: a burst of 5 passes, the 6th does not.
         store_id = omics.list_sequence_stores()["sequenceStores"][0]["id"]

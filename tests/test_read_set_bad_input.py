@@ -11,27 +11,24 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from readset_helpers import (
-    REFERENCE_ARN,
-    SMALL_GENOME,
-    bgzf_blocks,
+
+from tests.helpers.alignments import write_bam
+from tests.helpers.clients import error_code, error_message, unvalidated_client, without_metadata
+from tests.helpers.data import bgzf_blocks, gz
+from tests.helpers.fasta import SMALL_GENOME, write_reference
+from tests.helpers.fastq import fastq_text
+from tests.helpers.names import REFERENCE_ARN, unique
+from tests.helpers.readsets import (
     download,
     eventually_no_upload_files,
-    fastq_text,
-    gz,
-    healthy,
     ingest,
-    local_copy,
     read_set_files,
     send_parts,
     start_upload,
-    unique,
-    unvalidated_client,
     upload_files,
     wait_for_status,
-    write_bam,
-    write_reference,
 )
+from tests.helpers.servers import healthy
 
 
 class Bystanders:
@@ -46,13 +43,9 @@ class Bystanders:
 
     def _metadata(self) -> dict[str, Any]:
         return {
-            read_set_id: {
-                k: v
-                for k, v in self.omics.get_read_set_metadata(
-                    sequenceStoreId=self.store_id, id=read_set_id
-                ).items()
-                if k != "ResponseMetadata"
-            }
+            read_set_id: without_metadata(
+                self.omics.get_read_set_metadata(sequenceStoreId=self.store_id, id=read_set_id)
+            )
             for read_set_id in self.originals
         }
 
@@ -63,22 +56,6 @@ class Bystanders:
             assert download(self.omics, self.store_id, read_set_id) == data
         if upload_id is not None:
             assert eventually_no_upload_files(self.server, upload_id) == []
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("bad-input-files")
-
-
-@pytest.fixture(scope="module")
-def genome(files: Path, reference: dict[str, Any]) -> Path:
-    """A local copy of the FASTA of the server's ACTIVE test reference (conftest `reference`)."""
-    return local_copy(Path(str(reference["fasta"])), files / "genome")
-
-
-@pytest.fixture(scope="module")
-def genome_arn(reference: dict[str, Any]) -> str:
-    return str(reference["arn"])
 
 
 @pytest.fixture(scope="module")
@@ -231,8 +208,8 @@ def test_an_empty_part_and_a_complete_without_parts_are_refused(omics, server, b
         omics.upload_read_set_part(
             sequenceStoreId=store_id, uploadId=upload_id, partSource="SOURCE1", partNumber=1, payload=b""
         )
-    assert excinfo.value.response["Error"]["Code"] == "ValidationException"
-    assert "empty" in excinfo.value.response["Error"]["Message"]
+    assert error_code(excinfo) == "ValidationException"
+    assert "empty" in error_message(excinfo)
     assert upload_files(server, upload_id) == []
     assert (
         omics.list_read_set_upload_parts(sequenceStoreId=store_id, uploadId=upload_id, partSource="SOURCE1")[
@@ -244,8 +221,8 @@ def test_an_empty_part_and_a_complete_without_parts_are_refused(omics, server, b
     read_sets_before = omics.list_read_sets(sequenceStoreId=store_id)["readSets"]
     with pytest.raises(ClientError) as excinfo:
         raw.complete_multipart_read_set_upload(sequenceStoreId=store_id, uploadId=upload_id, parts=[])
-    assert excinfo.value.response["Error"]["Code"] == "ValidationException"
-    assert "part" in excinfo.value.response["Error"]["Message"]
+    assert error_code(excinfo) == "ValidationException"
+    assert "part" in error_message(excinfo)
     # No read set was created, and the upload can still be finished properly.
     assert omics.list_read_sets(sequenceStoreId=store_id)["readSets"] == read_sets_before
     data = gz(fastq_text(10, seed=45))
@@ -267,8 +244,8 @@ def test_a_complete_with_a_wrong_checksum_names_the_part(omics, bystanders) -> N
     tampered[1]["checksum"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
     with pytest.raises(ClientError) as excinfo:
         omics.complete_multipart_read_set_upload(sequenceStoreId=store_id, uploadId=upload_id, parts=tampered)
-    assert excinfo.value.response["Error"]["Code"] == "ValidationException"
-    message = excinfo.value.response["Error"]["Message"]
+    assert error_code(excinfo) == "ValidationException"
+    message = error_message(excinfo)
     assert "SOURCE1" in message and "part 2" in message and "checksum" in message
     bystanders.check_unharmed()
 
@@ -293,8 +270,8 @@ def test_a_complete_listing_a_part_that_was_never_uploaded(omics, bystanders) ->
         omics.complete_multipart_read_set_upload(
             sequenceStoreId=store_id, uploadId=upload_id, parts=[*parts, missing]
         )
-    assert excinfo.value.response["Error"]["Code"] == "ValidationException"
-    assert "part 3" in excinfo.value.response["Error"]["Message"]
+    assert error_code(excinfo) == "ValidationException"
+    assert "part 3" in error_message(excinfo)
     omics.abort_multipart_read_set_upload(sequenceStoreId=store_id, uploadId=upload_id)
     bystanders.check_unharmed(upload_id)
 
@@ -311,8 +288,8 @@ def test_a_source2_part_on_a_bam_upload(omics, server, bystanders, good_bam: Pat
             partNumber=1,
             payload=good_bam.read_bytes(),
         )
-    assert excinfo.value.response["Error"]["Code"] == "ValidationException"
-    assert "SOURCE2" in excinfo.value.response["Error"]["Message"]
+    assert error_code(excinfo) == "ValidationException"
+    assert "SOURCE2" in error_message(excinfo)
     assert [key.split("/")[-2] for key in upload_files(server, upload_id)] == ["SOURCE1"]
     omics.abort_multipart_read_set_upload(sequenceStoreId=store_id, uploadId=upload_id)
     bystanders.check_unharmed(upload_id)
@@ -332,8 +309,8 @@ def test_an_aligned_upload_without_a_reference_is_refused_at_create(
             sampleId="x",
             name="no-reference",
         )
-    assert excinfo.value.response["Error"]["Code"] == "ValidationException"
-    assert "referenceArn" in excinfo.value.response["Error"]["Message"]
+    assert error_code(excinfo) == "ValidationException"
+    assert "referenceArn" in error_message(excinfo)
     assert omics.list_multipart_read_set_uploads(sequenceStoreId=store_id)["uploads"] == before
     bystanders.check_unharmed()
 
@@ -344,8 +321,8 @@ def test_a_complete_with_only_source2_parts(omics, bystanders) -> None:
     parts = send_parts(omics, store_id, upload_id, gz(fastq_text(20, seed=48, mate=2)), "SOURCE2")
     with pytest.raises(ClientError) as excinfo:
         omics.complete_multipart_read_set_upload(sequenceStoreId=store_id, uploadId=upload_id, parts=parts)
-    assert excinfo.value.response["Error"]["Code"] == "ValidationException"
-    assert "SOURCE1" in excinfo.value.response["Error"]["Message"]
+    assert error_code(excinfo) == "ValidationException"
+    assert "SOURCE1" in error_message(excinfo)
     omics.abort_multipart_read_set_upload(sequenceStoreId=store_id, uploadId=upload_id)
     bystanders.check_unharmed(upload_id)
 

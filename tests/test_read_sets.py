@@ -13,62 +13,14 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import TESTDATA, make_client
-from readset_helpers import (
-    ACCOUNT,
-    BAI_MAGIC,
-    GZIP_MAGIC,
-    OTHER_REFERENCE_ARN,
-    PART_SIZE,
-    REFERENCE_ARN,
-    REGION,
-    alignment_counts,
-    all_pages,
-    bgzf,
-    digest,
-    download,
-    fastq_counts,
-    fastq_text,
-    gz,
-    ids,
-    import_reference,
-    ingest,
-    local_copy,
-    paired_fastq,
-    read_set_files,
-    sam_text,
-    sam_to_bam,
-    start_upload,
-    unique,
-    unvalidated_client,
-    upload,
-    wait_for_status,
-    write_bam,
-    write_ubam,
-)
 
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("read-set-files")
-
-
-@pytest.fixture(scope="module")
-def genome(files: Path, reference: dict[str, Any]) -> Path:
-    """A local copy of the FASTA of the server's ACTIVE test reference (conftest `reference`)."""
-    return local_copy(Path(str(reference["fasta"])), files / "genome")
-
-
-@pytest.fixture(scope="module")
-def genome_arn(reference: dict[str, Any]) -> str:
-    return str(reference["arn"])
-
-
-@pytest.fixture(scope="module")
-def ce_arn(omics, server, reference_store_id: str) -> str:  # type: ignore[no-untyped-def]
-    """htslib's C. elegans excerpt (the reference of its ce#*.sam, range.bam and range.cram),
-    imported as a reference of the server."""
-    return import_reference(omics, server, reference_store_id, TESTDATA / "ce.fa", unique("htslib-ce"))
+from tests.helpers.alignments import BAI_MAGIC, alignment_counts, sam_text, sam_to_bam, write_bam, write_ubam
+from tests.helpers.clients import all_pages, error_code, error_message, ids, make_client, unvalidated_client
+from tests.helpers.data import GZIP_MAGIC, bgzf, digest, gz, md5
+from tests.helpers.fastq import fastq_counts, fastq_text, paired_fastq
+from tests.helpers.names import ACCOUNT, OTHER_REFERENCE_ARN, PART_SIZE, REFERENCE_ARN, REGION, unique
+from tests.helpers.paths import TESTDATA
+from tests.helpers.readsets import download, ingest, read_set_files, start_upload, upload, wait_for_status
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +56,7 @@ def test_gzip_fastq_is_counted_hashed_and_served_as_uploaded(omics, store_id) ->
     assert metadata["sequenceInformation"]["totalReadCount"] == reads == 1500
     assert metadata["sequenceInformation"]["totalBaseCount"] == bases
     assert metadata["sequenceInformation"]["alignment"] == "UNALIGNED"
-    assert metadata["etag"] == {"algorithm": "FASTQ_MD5up", "source1": digest("md5", plain)}
+    assert metadata["etag"] == {"algorithm": "FASTQ_MD5up", "source1": md5(plain)}
     assert set(metadata["files"]) == {"source1"}
     assert download(omics, store_id, metadata["id"]) == data
 
@@ -118,8 +70,8 @@ def test_paired_fastq_counts_reads_and_bases_over_both_sources(omics, store_id) 
     assert metadata["sequenceInformation"]["totalBaseCount"] == bases
     assert metadata["etag"] == {
         "algorithm": "FASTQ_MD5up",
-        "source1": digest("md5", r1),
-        "source2": digest("md5", r2),
+        "source1": md5(r1),
+        "source2": md5(r2),
     }
     assert set(metadata["files"]) == {"source1", "source2"}
     assert download(omics, store_id, metadata["id"], "SOURCE1") == gz(r1)
@@ -133,12 +85,12 @@ def test_bgzf_fastq_is_accepted_and_hashed_on_its_decompressed_content(omics, st
     metadata = active(ingest(omics, store_id, "FASTQ", data))
     assert metadata["sequenceInformation"]["totalReadCount"] == 2000
     assert metadata["sequenceInformation"]["totalBaseCount"] == fastq_counts(plain)[1]
-    assert metadata["etag"]["source1"] == hashlib_md5_of_gunzip(data) == digest("md5", plain)
+    assert metadata["etag"]["source1"] == hashlib_md5_of_gunzip(data) == md5(plain)
     assert download(omics, store_id, metadata["id"]) == data
 
 
 def hashlib_md5_of_gunzip(data: bytes) -> str:
-    return digest("md5", gzip.decompress(data))
+    return md5(gzip.decompress(data))
 
 
 def test_multi_member_gzip_fastq_is_hashed_over_all_members(omics, store_id) -> None:
@@ -146,13 +98,13 @@ def test_multi_member_gzip_fastq_is_hashed_over_all_members(omics, store_id) -> 
     data = gz(first) + gz(second)  # e.g. two lane files concatenated with cat
     metadata = active(ingest(omics, store_id, "FASTQ", data))
     assert metadata["sequenceInformation"]["totalReadCount"] == 250
-    assert metadata["etag"]["source1"] == digest("md5", gzip.decompress(data))
+    assert metadata["etag"]["source1"] == md5(gzip.decompress(data))
 
 
 def test_plain_fastq_is_stored_gzip_compressed(omics, store_id) -> None:
     plain = fastq_text(500, seed=6)
     metadata = active(ingest(omics, store_id, "FASTQ", plain, cuts=[1234]))
-    assert metadata["etag"]["source1"] == digest("md5", plain)
+    assert metadata["etag"]["source1"] == md5(plain)
     assert metadata["sequenceInformation"]["totalReadCount"] == 500
     served = download(omics, store_id, metadata["id"])
     assert served.startswith(GZIP_MAGIC)
@@ -168,8 +120,8 @@ def test_real_paired_fastq_from_htslib(omics, store_id) -> None:
     reads, bases = fastq_counts(r1, r2)
     assert metadata["sequenceInformation"]["totalReadCount"] == reads == 10
     assert metadata["sequenceInformation"]["totalBaseCount"] == bases
-    assert metadata["etag"]["source1"] == digest("md5", r1)
-    assert metadata["etag"]["source2"] == digest("md5", r2)
+    assert metadata["etag"]["source1"] == md5(r1)
+    assert metadata["etag"]["source2"] == md5(r2)
 
 
 @pytest.mark.parametrize("name", ["UMI.fq", "filter_casava.fq", "longline.fq"])
@@ -179,7 +131,7 @@ def test_real_single_line_fastq_from_htslib(omics, store_id, name: str) -> None:
     reads, bases = fastq_counts(plain)
     assert metadata["sequenceInformation"]["totalReadCount"] == reads
     assert metadata["sequenceInformation"]["totalBaseCount"] == bases
-    assert metadata["etag"]["source1"] == digest("md5", plain)
+    assert metadata["etag"]["source1"] == md5(plain)
 
 
 # --- ingestion: BAM, uBAM, CRAM
@@ -196,7 +148,7 @@ def test_aligned_bam_is_counted_without_secondary_and_supplementary_records(
     info = metadata["sequenceInformation"]
     assert (info["totalReadCount"], info["totalBaseCount"]) == (reads, bases)
     assert info["alignment"] == "ALIGNED"
-    assert metadata["etag"] == {"algorithm": "BAM_MD5up", "source1": digest("md5", sam_text(bam))}
+    assert metadata["etag"] == {"algorithm": "BAM_MD5up", "source1": md5(sam_text(bam))}
     assert metadata["fileType"] == "BAM"
     assert metadata["referenceArn"] == genome_arn
     assert set(metadata["files"]) == {"source1", "index"}
@@ -212,7 +164,7 @@ def test_real_bam_from_htslib(omics, store_id, ce_arn: str) -> None:
     assert reads == 112
     info = metadata["sequenceInformation"]
     assert (info["totalReadCount"], info["totalBaseCount"]) == (reads, bases)
-    assert metadata["etag"]["source1"] == digest("md5", sam_text(path))
+    assert metadata["etag"]["source1"] == md5(sam_text(path))
     assert download(omics, store_id, metadata["id"]) == data
     assert download(omics, store_id, metadata["id"], "INDEX").startswith(BAI_MAGIC)
 
@@ -224,7 +176,7 @@ def test_real_sam_with_supplementary_alignments_converted_to_bam(omics, store_id
     assert (reads, bases) == (2, 200)  # the two 0x800 records of the four are not counted
     info = metadata["sequenceInformation"]
     assert (info["totalReadCount"], info["totalBaseCount"]) == (reads, bases)
-    assert metadata["etag"]["source1"] == digest("md5", sam_text(bam))
+    assert metadata["etag"]["source1"] == md5(sam_text(bam))
 
 
 def test_unaligned_bam_is_unaligned_and_hashed_like_bam(omics, store_id, ubam: Path) -> None:
@@ -235,7 +187,7 @@ def test_unaligned_bam_is_unaligned_and_hashed_like_bam(omics, store_id, ubam: P
     info = metadata["sequenceInformation"]
     assert (info["totalReadCount"], info["totalBaseCount"]) == (reads, bases)
     assert info["alignment"] == "UNALIGNED"
-    assert metadata["etag"] == {"algorithm": "BAM_MD5up", "source1": digest("md5", sam_text(ubam))}
+    assert metadata["etag"] == {"algorithm": "BAM_MD5up", "source1": md5(sam_text(ubam))}
     assert metadata["fileType"] == "UBAM"
     assert "referenceArn" not in metadata
     assert download(omics, store_id, metadata["id"]) == data
@@ -253,7 +205,7 @@ def test_cram_is_decoded_with_its_reference_counted_hashed_and_indexed(
     info = metadata["sequenceInformation"]
     assert (info["totalReadCount"], info["totalBaseCount"]) == (reads, bases)
     assert info["alignment"] == "ALIGNED"
-    assert metadata["etag"] == {"algorithm": "CRAM_MD5up", "source1": digest("md5", sam_text(cram, genome))}
+    assert metadata["etag"] == {"algorithm": "CRAM_MD5up", "source1": md5(sam_text(cram, genome))}
     assert set(metadata["files"]) == {"source1", "index"}
     assert metadata["files"]["index"]["s3Access"]["s3Uri"].endswith(".cram.crai")
     assert download(omics, store_id, metadata["id"]) == data
@@ -270,7 +222,7 @@ def test_real_cram_from_htslib_and_htsjdk(omics, store_id, ce_arn: str, name: st
     reads, bases = alignment_counts(path, ce)
     info = metadata["sequenceInformation"]
     assert (info["totalReadCount"], info["totalBaseCount"]) == (reads, bases)
-    assert metadata["etag"]["source1"] == digest("md5", sam_text(path, ce))
+    assert metadata["etag"]["source1"] == md5(sam_text(path, ce))
     assert download(omics, store_id, metadata["id"]) == path.read_bytes()
 
 
@@ -289,11 +241,11 @@ def test_a_sha256_store_gives_sha256_etags_for_fastq_and_bam(omics, bam: Path, g
     fastq = active(ingest(omics, store, "FASTQ", gz(r1), gz(r2)))
     assert fastq["etag"] == {
         "algorithm": "FASTQ_SHA256up",
-        "source1": digest("sha256", r1),
-        "source2": digest("sha256", r2),
+        "source1": digest(r1, "sha256"),
+        "source2": digest(r2, "sha256"),
     }
     aligned = active(ingest(omics, store, "BAM", bam.read_bytes(), referenceArn=genome_arn))
-    assert aligned["etag"] == {"algorithm": "BAM_SHA256up", "source1": digest("sha256", sam_text(bam))}
+    assert aligned["etag"] == {"algorithm": "BAM_SHA256up", "source1": digest(sam_text(bam), "sha256")}
     assert re.fullmatch(r"[0-9a-f]{64}", aligned["etag"]["source1"])
 
 
@@ -364,8 +316,8 @@ def test_metadata_of_unknown_read_sets_and_stores_is_not_found(omics, store_id) 
     ):
         with pytest.raises(ClientError) as excinfo:
             omics.get_read_set_metadata(sequenceStoreId=store, id=read_set)
-        assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
-        assert excinfo.value.response["Error"]["Message"] == missing
+        assert error_code(excinfo) == "ResourceNotFoundException"
+        assert error_message(excinfo) == missing
 
 
 # --- GetReadSet
@@ -381,11 +333,11 @@ def test_get_read_set_serves_part_one_of_each_file_and_refuses_what_does_not_exi
 
     with pytest.raises(ClientError) as excinfo:
         download(no_retry_omics, store_id, read_set_id, "SOURCE1", 2)
-    assert excinfo.value.response["Error"]["Code"] == "RangeNotSatisfiableException"
+    assert error_code(excinfo) == "RangeNotSatisfiableException"
     for file in ("SOURCE2", "INDEX"):
         with pytest.raises(ClientError) as excinfo:
             download(omics, store_id, read_set_id, file)
-        assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException", file
+        assert error_code(excinfo) == "ResourceNotFoundException", file
 
 
 def test_a_failed_read_set_cannot_be_downloaded_and_a_deleted_one_is_gone(omics, store_id) -> None:
@@ -393,13 +345,13 @@ def test_a_failed_read_set_cannot_be_downloaded_and_a_deleted_one_is_gone(omics,
     assert failed["status"] == "UPLOAD_FAILED"
     with pytest.raises(ClientError) as excinfo:
         download(omics, store_id, failed["id"])
-    assert excinfo.value.response["Error"]["Code"] == "ConflictException"
+    assert error_code(excinfo) == "ConflictException"
 
     good = active(ingest(omics, store_id, "FASTQ", gz(fastq_text(20, seed=14))))
     omics.batch_delete_read_set(sequenceStoreId=store_id, ids=[good["id"]])
     with pytest.raises(ClientError) as excinfo:
         download(omics, store_id, good["id"])
-    assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert error_code(excinfo) == "ResourceNotFoundException"
 
 
 # --- ListReadSets
@@ -522,13 +474,13 @@ def test_list_read_sets_filtered_by_creation_time_in_pages(omics, listed_store) 
             omics.list_read_sets(
                 sequenceStoreId=s["store"], maxResults=2, nextToken=first["nextToken"], **extra
             )
-        assert excinfo.value.response["Error"]["Code"] == "ValidationException", other
+        assert error_code(excinfo) == "ValidationException", other
 
 
 def test_list_read_sets_of_an_unknown_store_is_not_found(omics) -> None:
     with pytest.raises(ClientError) as excinfo:
         omics.list_read_sets(sequenceStoreId="1234567890")
-    assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert error_code(excinfo) == "ResourceNotFoundException"
 
 
 # --- BatchDeleteReadSet
@@ -573,27 +525,27 @@ def test_batch_delete_takes_1_to_100_ids_of_a_known_store(server, omics, store_i
             raw.batch_delete_read_set(
                 sequenceStoreId=store_id, ids=[f"{1000000000 + i}" for i in range(count)]
             )
-        assert excinfo.value.response["Error"]["Code"] == "ValidationException", count
+        assert error_code(excinfo) == "ValidationException", count
     hundred = omics.batch_delete_read_set(
         sequenceStoreId=store_id, ids=[f"{1000000000 + i}" for i in range(100)]
     )
     assert len(hundred["errors"]) == 100
     with pytest.raises(ClientError) as excinfo:
         omics.batch_delete_read_set(sequenceStoreId="1234567890", ids=["1111111111"])
-    assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert error_code(excinfo) == "ResourceNotFoundException"
 
 
 def test_a_store_can_be_deleted_once_its_read_sets_are(omics, store_id) -> None:
     read_set = active(ingest(omics, store_id, "FASTQ", gz(fastq_text(10, seed=22))))
     with pytest.raises(ClientError) as excinfo:
         omics.delete_sequence_store(id=store_id)
-    assert excinfo.value.response["Error"]["Code"] == "ConflictException"
+    assert error_code(excinfo) == "ConflictException"
 
     omics.batch_delete_read_set(sequenceStoreId=store_id, ids=[read_set["id"]])
     omics.delete_sequence_store(id=store_id)
     with pytest.raises(ClientError) as excinfo:
         omics.get_sequence_store(id=store_id)
-    assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert error_code(excinfo) == "ResourceNotFoundException"
 
 
 # --- tags
@@ -621,10 +573,10 @@ def test_tags_given_at_upload_land_on_the_read_set_and_can_be_changed(omics, sto
     ):
         with pytest.raises(ClientError) as excinfo:
             call()
-        assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        assert error_code(excinfo) == "ResourceNotFoundException"
 
 
 def test_an_upload_with_invalid_tags_is_refused_at_create(omics, store_id) -> None:
     with pytest.raises(ClientError) as excinfo:
         start_upload(omics, store_id, tags={"aws:reserved": "x"})
-    assert excinfo.value.response["Error"]["Code"] == "ValidationException"
+    assert error_code(excinfo) == "ValidationException"

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import TEST_DATABASE, new_postgres_database_url
 from sqlalchemy import select, update
 
 from seqstore.config import Settings
@@ -25,6 +24,7 @@ from seqstore.store.bulk import IngestedReadSet
 from seqstore.store.domain import Domain
 from seqstore.store.read_set_lifecycle import Analysis
 from seqstore.store.read_set_rows import StoredFile
+from tests.helpers.backends import TEST_DATABASE, new_postgres_database_url
 
 
 @pytest.fixture

@@ -13,17 +13,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import WaiterError
-from reference_helpers import (
-    BUCKET,
-    fasta_bytes,
-    gz,
-    md5,
-    put_object,
-    random_sequences,
-    reference_part,
-    unique,
-    wait_for_job,
-)
+
+from tests.helpers.buckets import put_object
+from tests.helpers.data import gz, md5
+from tests.helpers.fasta import fasta_bytes, random_sequences
+from tests.helpers.names import unique
+from tests.helpers.references import BUCKET, reference_part, wait_for_reference_import
 
 GOOD = fasta_bytes(random_sequences({"chr1": 1200, "chr2": 300}, seed=301))
 BIG = gz(fasta_bytes(random_sequences({"chrBig": 200_000}, seed=302)))
@@ -54,20 +49,20 @@ BAD_CASES: list[tuple[str, str, bytes | None, tuple[str, ...]]] = [
 @pytest.fixture(scope="module")
 def outcome(server, omics, reference_store_id: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     stamp = unique("bad")
-    sources = [{"sourceFile": put_object(server, f"{stamp}/good-first.fa", GOOD), "name": f"{stamp}-good-first"}]
+    sources = [{"sourceFile": put_object(server, BUCKET, f"{stamp}/good-first.fa", GOOD), "name": f"{stamp}-good-first"}]
     for case, key, data, _ in BAD_CASES:
         if key.startswith("s3://"):
             uri = key
         elif data is None:
             uri = f"s3://{BUCKET}/{stamp}/{key}"
         else:
-            uri = put_object(server, f"{stamp}/{key}", data)
+            uri = put_object(server, BUCKET, f"{stamp}/{key}", data)
         sources.append({"sourceFile": uri, "name": f"{stamp}-{case}"})
-    sources.append({"sourceFile": put_object(server, f"{stamp}/iupac.fasta.gz", gz(IUPAC)), "name": f"{stamp}-iupac"})
+    sources.append({"sourceFile": put_object(server, BUCKET, f"{stamp}/iupac.fasta.gz", gz(IUPAC)), "name": f"{stamp}-iupac"})
     started = omics.start_reference_import_job(
         referenceStoreId=reference_store_id, roleArn="arn:aws:iam::123456789012:role/bad-input", sources=sources
     )
-    job = wait_for_job(omics, reference_store_id, started["id"])
+    job = wait_for_reference_import(omics, reference_store_id, started["id"])
     by_name = {source["name"]: source for source in job["sources"]}
     return {"job": job, "stamp": stamp, "by_name": by_name}
 
@@ -111,13 +106,13 @@ def test_the_good_sources_of_a_job_with_bad_ones_are_imported(
 def test_a_job_whose_every_source_is_bad_fails(server, omics, reference_store_id: str, tmp_path: Path) -> None:
     stamp = unique("allbad")
     sources = [
-        {"sourceFile": put_object(server, f"{stamp}/dup.fa", b">a\nAC\n>a\nGT\n"), "name": f"{stamp}-dup"},
-        {"sourceFile": put_object(server, f"{stamp}/x.fa", FASTQ), "name": f"{stamp}-fastq"},
+        {"sourceFile": put_object(server, BUCKET, f"{stamp}/dup.fa", b">a\nAC\n>a\nGT\n"), "name": f"{stamp}-dup"},
+        {"sourceFile": put_object(server, BUCKET, f"{stamp}/x.fa", FASTQ), "name": f"{stamp}-fastq"},
     ]
     started = omics.start_reference_import_job(
         referenceStoreId=reference_store_id, roleArn="arn:aws:iam::123456789012:role/bad-input", sources=sources
     )
-    job = wait_for_job(omics, reference_store_id, started["id"])
+    job = wait_for_reference_import(omics, reference_store_id, started["id"])
     assert job["status"] == "FAILED"
     assert job["statusMessage"]
     assert [s["status"] for s in job["sources"]] == ["FAILED", "FAILED"]

@@ -1,7 +1,7 @@
 """Reference stores, reference import jobs and references, as a boto3 / aws-healthomics-tools user
 sees them (spec references.md).
 
-The session server's account may hold one reference store (conftest `reference_store_id`), so
+The session server's account may hold one reference store (the `reference_store_id` fixture), so
 store creation, quota, idempotency and deletion run on separate servers of their own."""
 
 from __future__ import annotations
@@ -13,32 +13,17 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, WaiterError
-from conftest import error_code
 from omics.transfer.manager import TransferManager
-from readset_helpers import unvalidated_client
-from reference_helpers import (
-    ACCOUNT,
-    PART_SIZE,
-    REGION,
-    ROLE_ARN,
-    bgzf,
-    error_message,
-    faidx_of,
-    fasta_bytes,
-    gz,
-    import_fasta,
-    ingest,
-    md5,
-    put_object,
-    random_sequences,
-    reference_arn,
-    reference_part,
-    running_server,
-    start_upload,
-    unique,
-    wait_for_job,
-    write_alignments,
-)
+
+from tests.helpers.alignments import write_alignments
+from tests.helpers.buckets import put_object
+from tests.helpers.clients import error_code, error_message, error_status, unvalidated_client
+from tests.helpers.data import bgzf, gz, md5
+from tests.helpers.fasta import faidx_of, fasta_bytes, random_sequences
+from tests.helpers.names import ACCOUNT, PART_SIZE, REGION, ROLE_ARN, reference_arn, unique
+from tests.helpers.readsets import ingest, start_upload
+from tests.helpers.references import BUCKET, import_fasta, reference_part, wait_for_reference_import
+from tests.helpers.servers import running_server
 
 MS = dt.timedelta(milliseconds=1)
 
@@ -103,7 +88,7 @@ def test_a_user_creates_the_accounts_reference_store_and_a_retry_returns_the_sam
     with pytest.raises(ClientError) as excinfo:
         omics.create_reference_store(name="second store")
     assert error_code(excinfo) == "ServiceQuotaExceededException"
-    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 402
+    assert error_status(excinfo) == 402
     assert [s["id"] for s in omics.list_reference_stores()["referenceStores"]] == [store_id]
 
     # Once the store is gone, the account may create one again.
@@ -151,7 +136,7 @@ def test_a_reference_store_cannot_be_deleted_while_an_import_into_it_runs(lone_s
     server, omics = lone_server
     store = omics.create_reference_store(name="busy store")
     data = fasta_bytes(random_sequences({"c1": 50_000, "c2": 20_000}, seed=12))
-    sources = [{"sourceFile": put_object(server, f"busy/{i}.fa", data), "name": f"busy-{i}"} for i in range(2)]
+    sources = [{"sourceFile": put_object(server, BUCKET, f"busy/{i}.fa", data), "name": f"busy-{i}"} for i in range(2)]
     job = omics.start_reference_import_job(referenceStoreId=store["id"], roleArn=ROLE_ARN, sources=sources)
 
     with pytest.raises(ClientError) as excinfo:
@@ -159,7 +144,7 @@ def test_a_reference_store_cannot_be_deleted_while_an_import_into_it_runs(lone_s
     assert error_code(excinfo) == "ConflictException"
     assert job["id"] in error_message(excinfo)
 
-    done = wait_for_job(omics, store["id"], job["id"])
+    done = wait_for_reference_import(omics, store["id"], job["id"])
     assert done["status"] == "COMPLETED", done
     for source in done["sources"]:
         meta = omics.get_reference_metadata(referenceStoreId=store["id"], id=source["referenceId"])
@@ -214,7 +199,7 @@ def test_reference_stores_are_listed_by_name_and_creation_time_a_page_at_a_time(
 
 # --- reference import jobs and references (the session server's reference store)
 
-PLAIN = fasta_bytes(random_sequences({"chrA": 5000, "chrB": 777, "chrC": 61}, seed=101), descriptions=True)
+PLAIN = fasta_bytes(random_sequences({"chrA": 5000, "chrB": 777, "chrC": 61}, seed=101), description="{name} of the test genome")
 OTHER = fasta_bytes(random_sequences({"scaffold_1": 4000, "scaffold_2": 130}, seed=102), width=70)
 
 
@@ -226,18 +211,18 @@ def imported(server, omics, reference_store_id: str, tmp_path_factory: pytest.Te
     stamp = unique("imp")
     sources = [
         {
-            "sourceFile": put_object(server, f"{stamp}/genome.fa", PLAIN),
+            "sourceFile": put_object(server, BUCKET, f"{stamp}/genome.fa", PLAIN),
             "name": f"{stamp}-plain",
             "description": "plain FASTA",
             "tags": {"kind": "plain", "build": "test-1"},
         },
         {
-            "sourceFile": put_object(server, f"{stamp}/other.fasta.gz", gz(OTHER)),
+            "sourceFile": put_object(server, BUCKET, f"{stamp}/other.fasta.gz", gz(OTHER)),
             "name": f"{stamp}-gzip",
             "description": "gzip FASTA",
             "tags": {"kind": "gzip"},
         },
-        {"sourceFile": put_object(server, f"{stamp}/genome.fna.gz", bgzf(PLAIN, tmp)), "name": f"{stamp}-bgzf"},
+        {"sourceFile": put_object(server, BUCKET, f"{stamp}/genome.fna.gz", bgzf(PLAIN, tmp)), "name": f"{stamp}-bgzf"},
     ]
     request = {"referenceStoreId": reference_store_id, "roleArn": ROLE_ARN, "sources": sources, "clientToken": stamp}
     started = omics.start_reference_import_job(**request)
@@ -316,7 +301,7 @@ def test_metadata_of_an_unknown_reference_or_store_says_which_is_missing(
         with pytest.raises(ClientError) as excinfo:
             omics.get_reference_metadata(referenceStoreId=store, id=reference)
         assert error_code(excinfo) == "ResourceNotFoundException"
-        assert excinfo.value.response["Error"]["Message"] == missing
+        assert error_message(excinfo) == missing
 
 
 def test_get_reference_serves_the_plain_fasta_and_the_faidx_index(
@@ -411,7 +396,7 @@ def test_import_jobs_are_listed_by_status_and_creation_time_a_page_at_a_time(
         omics.get_waiter("reference_import_job_completed").wait(
             referenceStoreId=reference_store_id, id=started["id"], WaiterConfig={"Delay": 1, "MaxAttempts": 30}
         )
-    bad = wait_for_job(omics, reference_store_id, started["id"])
+    bad = wait_for_reference_import(omics, reference_store_id, started["id"])
     assert bad["status"] == "FAILED" and bad["statusMessage"]
     assert bad["sources"][0]["status"] == "FAILED"
     assert "referenceId" not in bad["sources"][0]
@@ -479,7 +464,7 @@ def test_an_import_takes_one_to_one_hundred_sources(server, omics, reference_sto
 
     hundred = [{"sourceFile": f"{uri[:-3]}{i}.fa", "name": f"source-{i:03d}"} for i in range(100)]
     job = omics.start_reference_import_job(referenceStoreId=reference_store_id, roleArn=ROLE_ARN, sources=hundred)
-    done = wait_for_job(omics, reference_store_id, job["id"])
+    done = wait_for_reference_import(omics, reference_store_id, job["id"])
     assert len(done["sources"]) == 100
     assert [s["name"] for s in done["sources"]] == [s["name"] for s in hundred]
     assert {s["status"] for s in done["sources"]} == {"FAILED"}
@@ -502,11 +487,11 @@ def test_a_reference_in_use_cannot_be_deleted_until_its_read_sets_are(
         return error_message(excinfo)
 
     # An open upload naming the reference holds it.
-    upload_id = start_upload(omics, store_id, "BAM", arn)
+    upload_id = start_upload(omics, store_id, "BAM", referenceArn=arn)
     delete_fails_with("ConflictException")
     omics.abort_multipart_read_set_upload(sequenceStoreId=store_id, uploadId=upload_id)
 
-    read_set = ingest(omics, store_id, "BAM", bam, arn)
+    read_set = ingest(omics, store_id, "BAM", bam, referenceArn=arn)
     assert read_set["status"] == "ACTIVE", read_set.get("statusMessage")
     assert read_set["referenceArn"] == arn
     assert read_set["id"] in delete_fails_with("ConflictException")
@@ -526,7 +511,7 @@ def test_a_reference_in_use_cannot_be_deleted_until_its_read_sets_are(
         assert error_code(excinfo) == "ResourceNotFoundException"
 
     # New read sets cannot name a deleted reference.
-    failed = ingest(omics, store_id, "BAM", bam, arn)
+    failed = ingest(omics, store_id, "BAM", bam, referenceArn=arn)
     assert failed["status"] == "UPLOAD_FAILED"
     assert arn in failed["statusMessage"] or reference_id in failed["statusMessage"]
 
@@ -540,13 +525,13 @@ def test_a_reference_named_by_a_queued_read_set_import_cannot_be_deleted(roomy_s
     sequences = random_sequences({"chr1": 2500}, seed=151)
     meta = import_fasta(omics, server, reference_store_id, fasta_bytes(sequences))
     bam = write_alignments(tmp_path / "sample.bam", sequences, seed=152, reads=40).read_bytes()
-    uri = put_object(server, f"{unique('readsets')}/sample.bam", bam)
+    uri = put_object(server, BUCKET, f"{unique('readsets')}/sample.bam", bam)
 
     slow_fasta = fasta_bytes(random_sequences({"x": 60_000}, seed=153))[3:] * 300  # ~18 MB of lines
     slow = omics.start_reference_import_job(
         referenceStoreId=reference_store_id,
         roleArn=ROLE_ARN,
-        sources=[{"sourceFile": put_object(server, "slow/slow.fa", b">slow\n" + slow_fasta), "name": "slow"}],
+        sources=[{"sourceFile": put_object(server, BUCKET, "slow/slow.fa", b">slow\n" + slow_fasta), "name": "slow"}],
     )
     job = omics.start_read_set_import_job(
         sequenceStoreId=sequence_store_id,
@@ -580,7 +565,7 @@ def test_a_reference_named_by_a_queued_read_set_import_cannot_be_deleted(roomy_s
     assert omics.get_reference_metadata(referenceStoreId=reference_store_id, id=meta["id"])["status"] == "ACTIVE"
 
     # Clean up, so the store listing test sees an empty account.
-    slow_done = wait_for_job(omics, reference_store_id, slow["id"])
+    slow_done = wait_for_reference_import(omics, reference_store_id, slow["id"])
     assert not omics.batch_delete_read_set(sequenceStoreId=sequence_store_id, ids=[read_set_id]).get("errors")
     omics.delete_sequence_store(id=sequence_store_id)
     for reference_id in (meta["id"], slow_done["sources"][0]["referenceId"]):
@@ -611,11 +596,11 @@ def test_a_reference_larger_than_one_part_is_served_in_100_mib_parts(
     data = b">big repeated random lines\n" + line_block * 1_760 + b">small\nACGTACGTAC\n"
     assert PART_SIZE < len(data) < 2 * PART_SIZE
     name = unique("big")
-    uri = put_object(server, f"{name}/big.fasta", data)
+    uri = put_object(server, BUCKET, f"{name}/big.fasta", data)
     job = omics.start_reference_import_job(
         referenceStoreId=reference_store_id, roleArn=ROLE_ARN, sources=[{"sourceFile": uri, "name": name}]
     )
-    done = wait_for_job(omics, reference_store_id, job["id"])
+    done = wait_for_reference_import(omics, reference_store_id, job["id"])
     assert done["status"] == "COMPLETED", done
     reference_id = done["sources"][0]["referenceId"]
     (server.data_dir / "buckets" / "reference-tests" / name / "big.fasta").unlink()

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Server, error_code, make_client
 
 from seqstore.protocol.cache import MAX_ANSWER_BYTES, ResponseCache
+from tests.helpers.clients import error_code, make_client
+from tests.helpers.servers import Server
 
 
 class Counter:

@@ -8,21 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Server, make_client
+
+from tests.helpers.clients import make_client, without_metadata
+from tests.helpers.servers import Server, running
 
 ACCOUNT = "210987654321"  # not the default, to see the setting reach the ARNs
 
 
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[Server]:
-    server = Server(tmp_path / "data", extra_env={"SEQSTORE_ACCOUNT_ID": ACCOUNT})
-    server.start()
-    yield server
-    server.stop()
-
-
-def fields(response: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    with running(Server(tmp_path / "data", extra_env={"SEQSTORE_ACCOUNT_ID": ACCOUNT})) as server:
+        yield server
 
 
 def test_stores_tags_and_page_tokens_survive_a_restart(own_server: Server) -> None:
@@ -43,13 +39,13 @@ def test_stores_tags_and_page_tokens_survive_a_restart(own_server: Server) -> No
     others = [omics.create_sequence_store(name="paged")["id"] for _ in range(3)]
     first_page = omics.list_sequence_stores(filter={"name": "paged"}, maxResults=1)
     omics.update_sequence_store(id=full["id"], description="updated before the restart")
-    before = fields(omics.get_sequence_store(id=full["id"]))
+    before = without_metadata(omics.get_sequence_store(id=full["id"]))
 
     own_server.stop()
     own_server.start()
     omics = make_client(own_server.url)
 
-    assert fields(omics.get_sequence_store(id=full["id"])) == before
+    assert without_metadata(omics.get_sequence_store(id=full["id"])) == before
     assert omics.list_tags_for_resource(resourceArn=full["arn"])["tags"] == {"team": "genomics"}
     # A token issued before the restart continues the listing where it stopped.
     rest = omics.list_sequence_stores(filter={"name": "paged"}, nextToken=first_page["nextToken"])

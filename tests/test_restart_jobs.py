@@ -7,20 +7,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from conftest import Server, make_client
-from job_helpers import (
-    ROLE_ARN,
-    bulk_fastq_text,
-    fastq_source,
-    files_under,
-    gunzip,
-    gz,
-    md5,
-    new_bucket,
-    put_object,
-    wait_for_job,
-)
-from readset_helpers import all_pages, download
+from tests.helpers.buckets import files_under, new_bucket, put_object
+from tests.helpers.clients import all_pages, make_client
+from tests.helpers.data import gunzip, gz, md5
+from tests.helpers.fastq import bulk_fastq_text
+from tests.helpers.jobs import fastq_source, wait_for_job
+from tests.helpers.names import ROLE_ARN
+from tests.helpers.readsets import download
+from tests.helpers.servers import Server
 
 SOURCES = 10
 BULK_READS = 120_000  # ~26 MB of FASTQ each: ingest takes a noticeable time

@@ -8,16 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import S3_CREDENTIALS, Server, make_client, shared_moto
-from job_helpers import (
-    fastq_source,
-    gz,
-    import_and_wait,
-    md5,
-    paired_fastq,
-    wait_for_job,
-)
-from readset_helpers import download, fastq_counts, unique
+
+from tests.helpers.backends import S3_CREDENTIALS, shared_moto
+from tests.helpers.clients import make_client
+from tests.helpers.data import gz, md5
+from tests.helpers.fastq import fastq_counts, seed_named_paired_fastq
+from tests.helpers.jobs import fastq_source, import_and_wait, wait_for_job
+from tests.helpers.names import unique
+from tests.helpers.readsets import download
+from tests.helpers.servers import Server, running
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +34,9 @@ def s3(s3_endpoint: str):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def s3_server(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """seqstore whose s3:// URIs lead to the moto endpoint."""
-    server = Server(
-        tmp_path_factory.mktemp("s3-seqstore") / "data",
-        extra_env={"SEQSTORE_S3_ENDPOINT_URL": s3_endpoint, **S3_CREDENTIALS},
-    )
-    server.start()
-    yield server
-    server.stop()
+    env = {"SEQSTORE_S3_ENDPOINT_URL": s3_endpoint, **S3_CREDENTIALS}
+    with running(Server(tmp_path_factory.mktemp("s3-seqstore") / "data", extra_env=env)) as server:
+        yield server
 
 
 def test_reads_are_imported_from_s3_and_a_missing_key_fails_only_its_source(s3, s3_server: Server) -> None:
@@ -49,7 +44,7 @@ def test_reads_are_imported_from_s3_and_a_missing_key_fails_only_its_source(s3, 
     store_id = omics.create_sequence_store(name="from-s3")["id"]
     bucket = unique("sequencing-runs")
     s3.create_bucket(Bucket=bucket)
-    r1, r2 = paired_fastq(40, seed=2024)
+    r1, r2 = seed_named_paired_fastq(40, seed=2024)
     s3.put_object(Bucket=bucket, Key="runs/42/S1_R1.fastq.gz", Body=gz(r1))
     s3.put_object(Bucket=bucket, Key="runs/42/S1_R2.fastq.gz", Body=gz(r2))
     missing = f"s3://{bucket}/runs/42/S2_R1.fastq.gz"
@@ -95,7 +90,7 @@ def test_an_import_into_s3_blobs_on_the_same_endpoint_is_a_server_side_copy(
         store_id = omics.create_sequence_store(name="s3-to-s3")["id"]
         bucket = unique("sequencing-runs")
         s3.create_bucket(Bucket=bucket)
-        r1, r2 = paired_fastq(30, seed=7)
+        r1, r2 = seed_named_paired_fastq(30, seed=7)
         s3.put_object(Bucket=bucket, Key="S1_R1.fastq.gz", Body=gz(r1), Metadata={"run": "42"})
         # Plain FASTQ is stored gzip-compressed by seqstore, so this one cannot be copied.
         s3.put_object(Bucket=bucket, Key="S1_R2.fastq", Body=r2, Metadata={"run": "42"})
@@ -126,7 +121,7 @@ def test_read_sets_are_exported_to_an_s3_bucket(s3, s3_server: Server) -> None:
     source_bucket, export_bucket = unique("runs"), unique("exports")
     s3.create_bucket(Bucket=source_bucket)
     s3.create_bucket(Bucket=export_bucket)
-    r1, r2 = paired_fastq(25, seed=77)
+    r1, r2 = seed_named_paired_fastq(25, seed=77)
     s3.put_object(Bucket=source_bucket, Key="R1.fastq.gz", Body=gz(r1))
     s3.put_object(Bucket=source_bucket, Key="R2.fastq.gz", Body=gz(r2))
     imported = import_and_wait(
@@ -161,7 +156,7 @@ def test_an_export_to_an_s3_bucket_that_does_not_exist_fails(s3, s3_server: Serv
     store_id = omics.create_sequence_store(name="to-nowhere")["id"]
     bucket = unique("runs")
     s3.create_bucket(Bucket=bucket)
-    r1, _ = paired_fastq(5, seed=78)
+    r1, _ = seed_named_paired_fastq(5, seed=78)
     s3.put_object(Bucket=bucket, Key="R1.fastq.gz", Body=gz(r1))
     imported = import_and_wait(omics, store_id, [fastq_source(f"s3://{bucket}/R1.fastq.gz")])
     assert imported["status"] == "COMPLETED"

@@ -12,28 +12,21 @@ import re
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from conftest import (
-    ROOT,
-    S3_CREDENTIALS,
-    free_port,
-    make_client,
-    shared_moto,
-)
-from job_helpers import (
-    bulk_fastq_text,
-    fastq_source,
-    gz,
-    md5,
-    wait_for_job,
-)
-from readset_helpers import ACCOUNT, fastq_counts
+
+from tests.helpers.backends import S3_CREDENTIALS, shared_moto
+from tests.helpers.clients import make_client
+from tests.helpers.data import gz, md5
+from tests.helpers.fastq import bulk_fastq_text, fastq_counts
+from tests.helpers.jobs import fastq_source, wait_for_job
+from tests.helpers.names import ACCOUNT
+from tests.helpers.paths import ROOT
+from tests.helpers.ports import free_port
 
 LEASE_SECONDS = 3
 READS = 15000  # per mate: large enough that a source takes a noticeable fraction of a second
@@ -44,8 +37,7 @@ class Deployment:
         self.run_dir = run_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.bucket = f"deploy-{uuid.uuid4().hex[:12]}"
-        shared_moto().client().create_bucket(Bucket=self.bucket)
+        self.bucket = shared_moto().new_bucket("deploy")
         env = {
             **os.environ,
             **S3_CREDENTIALS,
@@ -101,8 +93,7 @@ def lease_owner_pid(database_url: str, job_id: str) -> int | None:
 def put_sources(count: int, reads: int) -> tuple[list[dict[str, Any]], dict[str, tuple[bytes, bytes]]]:
     """`count` FASTQ.gz pairs in a new bucket of the S3 server: import sources and their content by name."""
     s3 = shared_moto().client()
-    bucket = f"runs-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket)
+    bucket = shared_moto().new_bucket("runs")
     expected: dict[str, tuple[bytes, bytes]] = {}
     sources = []
     for i in range(count):

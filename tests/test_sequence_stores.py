@@ -3,7 +3,6 @@ delete, idempotent creation."""
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -12,27 +11,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import make_client
 
-REGION = os.environ.get("SEQSTORE_REGION", "us-east-1")
-ACCOUNT = os.environ.get("SEQSTORE_ACCOUNT_ID", "123456789012")
+from tests.helpers.clients import error_code, error_message, error_status, without_metadata
+from tests.helpers.names import ACCOUNT, REGION, unique
+
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
-
-
-def unique(prefix: str = "store") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture(scope="module")
-def raw_omics(server):  # type: ignore[no-untyped-def]
-    """A client without botocore's client-side checks, so that out-of-range values reach the server."""
-    return make_client(server.url, Config(parameter_validation=False))
-
-
-def store_fields(response: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
 
 def list_ids(omics, **kwargs: Any) -> list[str]:  # type: ignore[no-untyped-def]
@@ -42,12 +26,7 @@ def list_ids(omics, **kwargs: Any) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = excinfo.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
+    return error_code(excinfo), error_status(excinfo), error_message(excinfo)
 
 
 # Create and read
@@ -55,7 +34,7 @@ def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]
 
 def test_a_new_store_is_active_at_once_with_every_server_issued_field(omics) -> None:
     before = datetime.now(UTC) - timedelta(seconds=2)
-    name = unique()
+    name = unique("store")
     created = omics.create_sequence_store(name=name, description="FASTQ of the pilot run")
     after = datetime.now(UTC) + timedelta(seconds=2)
 
@@ -83,7 +62,7 @@ def test_a_new_store_is_active_at_once_with_every_server_issued_field(omics) -> 
 
 
 def test_every_optional_create_field_is_kept_and_echoed(omics) -> None:
-    name = unique()
+    name = unique("store")
     created = omics.create_sequence_store(
         name=name,
         description="all the options",
@@ -94,7 +73,7 @@ def test_every_optional_create_field_is_kept_and_echoed(omics) -> None:
         s3AccessConfig={"accessLogLocation": "s3://access-logs-bucket/omics/"},
         tags={"team": "genomics", "cost-center": "42"},
     )
-    got = store_fields(omics.get_sequence_store(id=created["id"]))
+    got = without_metadata(omics.get_sequence_store(id=created["id"]))
     for response in (created, got):
         assert response["sseConfig"] == {"type": "KMS", "keyArn": KEY_ARN}
         assert response["eTagAlgorithmFamily"] == "SHA256up"
@@ -107,13 +86,13 @@ def test_every_optional_create_field_is_kept_and_echoed(omics) -> None:
 
 @pytest.mark.parametrize("family", ["MD5up", "SHA256up", "SHA512up"])
 def test_each_etag_algorithm_family_of_the_model_can_be_chosen(omics, family: str) -> None:
-    created = omics.create_sequence_store(name=unique(), eTagAlgorithmFamily=family)
+    created = omics.create_sequence_store(name=unique("store"), eTagAlgorithmFamily=family)
     assert omics.get_sequence_store(id=created["id"])["eTagAlgorithmFamily"] == family
 
 
 def test_an_unknown_etag_algorithm_family_is_refused(omics) -> None:
     with pytest.raises(omics.exceptions.ValidationException) as excinfo:
-        omics.create_sequence_store(name=unique(), eTagAlgorithmFamily="CRC32up")
+        omics.create_sequence_store(name=unique("store"), eTagAlgorithmFamily="CRC32up")
     assert "eTagAlgorithmFamily" in error_of(excinfo)[2]
 
 
@@ -150,16 +129,16 @@ def test_getting_a_store_that_does_not_exist_raises_resource_not_found(omics) ->
 
 
 def test_the_same_client_token_and_input_return_the_same_store(omics) -> None:
-    name, token = unique(), str(uuid.uuid4())
+    name, token = unique("store"), str(uuid.uuid4())
     first = omics.create_sequence_store(name=name, description="d", clientToken=token)
     again = omics.create_sequence_store(name=name, description="d", clientToken=token)
     assert again["id"] == first["id"]
-    assert store_fields(again) == store_fields(first)
+    assert without_metadata(again) == without_metadata(first)
     assert list_ids(omics, filter={"name": name}) == [first["id"]]
 
 
 def test_the_same_client_token_with_different_input_is_refused(omics) -> None:
-    name, token = unique(), str(uuid.uuid4())
+    name, token = unique("store"), str(uuid.uuid4())
     first = omics.create_sequence_store(name=name, clientToken=token)
     with pytest.raises(omics.exceptions.ValidationException) as excinfo:
         omics.create_sequence_store(name=name, description="something else", clientToken=token)
@@ -185,7 +164,7 @@ def test_concurrent_retries_with_one_token_create_one_store(omics) -> None:
 
 def test_without_a_token_boto3_makes_each_create_a_new_store(omics) -> None:
     # boto3 fills clientToken with a fresh UUID on every call (an idempotency token in the model).
-    name = unique()
+    name = unique("store")
     first = omics.create_sequence_store(name=name)
     second = omics.create_sequence_store(name=name)
     assert first["id"] != second["id"]
@@ -197,7 +176,7 @@ def test_without_a_token_boto3_makes_each_create_a_new_store(omics) -> None:
 
 def test_update_changes_the_mutable_fields_and_the_update_time(omics) -> None:
     created = omics.create_sequence_store(
-        name=unique(), description="before", eTagAlgorithmFamily="SHA512up",
+        name=unique("store"), description="before", eTagAlgorithmFamily="SHA512up",
         sseConfig={"type": "KMS", "keyArn": KEY_ARN},
     )
     time.sleep(0.01)
@@ -227,7 +206,7 @@ def test_update_changes_the_mutable_fields_and_the_update_time(omics) -> None:
 
 def test_update_leaves_fields_it_does_not_mention_alone(omics) -> None:
     created = omics.create_sequence_store(
-        name=unique(), description="keep me", fallbackLocation="s3://fallback-bucket/x/",
+        name=unique("store"), description="keep me", fallbackLocation="s3://fallback-bucket/x/",
         propagatedSetLevelTags=["project"],
     )
     updated = omics.update_sequence_store(id=created["id"], description="changed")
@@ -238,7 +217,7 @@ def test_update_leaves_fields_it_does_not_mention_alone(omics) -> None:
 
 
 def test_an_empty_fallback_location_clears_it(omics) -> None:
-    created = omics.create_sequence_store(name=unique(), fallbackLocation="s3://fallback-bucket/")
+    created = omics.create_sequence_store(name=unique("store"), fallbackLocation="s3://fallback-bucket/")
     assert created["fallbackLocation"] == "s3://fallback-bucket/"
     updated = omics.update_sequence_store(id=created["id"], fallbackLocation="")
     assert "fallbackLocation" not in updated
@@ -247,7 +226,7 @@ def test_an_empty_fallback_location_clears_it(omics) -> None:
 
 def test_an_empty_access_log_location_clears_it(omics) -> None:
     created = omics.create_sequence_store(
-        name=unique(), s3AccessConfig={"accessLogLocation": "s3://log-bucket/logs/"}
+        name=unique("store"), s3AccessConfig={"accessLogLocation": "s3://log-bucket/logs/"}
     )
     assert omics.get_sequence_store(id=created["id"])["s3Access"]["accessLogLocation"] == "s3://log-bucket/logs/"
     omics.update_sequence_store(id=created["id"], s3AccessConfig={"accessLogLocation": ""})
@@ -257,10 +236,10 @@ def test_an_empty_access_log_location_clears_it(omics) -> None:
 def test_more_than_five_propagated_tag_keys_are_refused(omics) -> None:
     six = ["k1", "k2", "k3", "k4", "k5", "k6"]
     with pytest.raises(omics.exceptions.ValidationException) as excinfo:
-        omics.create_sequence_store(name=unique(), propagatedSetLevelTags=six)
+        omics.create_sequence_store(name=unique("store"), propagatedSetLevelTags=six)
     assert "propagatedSetLevelTags" in error_of(excinfo)[2]
 
-    created = omics.create_sequence_store(name=unique(), propagatedSetLevelTags=["k1"])
+    created = omics.create_sequence_store(name=unique("store"), propagatedSetLevelTags=["k1"])
     with pytest.raises(omics.exceptions.ValidationException) as excinfo:
         omics.update_sequence_store(id=created["id"], propagatedSetLevelTags=six)
     assert "propagatedSetLevelTags" in error_of(excinfo)[2]
@@ -274,7 +253,7 @@ def test_updating_a_store_that_does_not_exist_raises_resource_not_found(omics) -
 
 def test_an_invalid_fallback_location_is_refused(omics) -> None:
     with pytest.raises(omics.exceptions.ValidationException) as excinfo:
-        omics.create_sequence_store(name=unique(), fallbackLocation="https://example.com/bucket")
+        omics.create_sequence_store(name=unique("store"), fallbackLocation="https://example.com/bucket")
     assert "fallbackLocation" in error_of(excinfo)[2]
 
 
@@ -282,7 +261,7 @@ def test_an_invalid_fallback_location_is_refused(omics) -> None:
 
 
 def test_a_deleted_store_is_gone_everywhere(omics) -> None:
-    name = unique()
+    name = unique("store")
     created = omics.create_sequence_store(name=name, tags={"owner": "me"})
     omics.delete_sequence_store(id=created["id"])
 
@@ -301,9 +280,9 @@ def test_a_deleted_store_is_gone_everywhere(omics) -> None:
 
 
 def test_list_filters_by_name_and_status(omics) -> None:
-    name = unique()
+    name = unique("store")
     wanted = {omics.create_sequence_store(name=name)["id"] for _ in range(2)}
-    other = omics.create_sequence_store(name=unique())["id"]
+    other = omics.create_sequence_store(name=unique("store"))["id"]
 
     assert set(list_ids(omics, filter={"name": name})) == wanted
     assert set(list_ids(omics, filter={"name": name, "status": "ACTIVE"})) == wanted
@@ -314,7 +293,7 @@ def test_list_filters_by_name_and_status(omics) -> None:
 
 
 def test_list_entries_carry_the_store_summary(omics) -> None:
-    name = unique()
+    name = unique("store")
     created = omics.create_sequence_store(name=name, description="listed", eTagAlgorithmFamily="SHA256up")
     [entry] = omics.list_sequence_stores(filter={"name": name})["sequenceStores"]
     assert entry["id"] == created["id"]
@@ -326,7 +305,7 @@ def test_list_entries_carry_the_store_summary(omics) -> None:
 
 
 def test_created_after_and_before_are_inclusive(omics) -> None:
-    name = unique()
+    name = unique("store")
     stores = []
     for _ in range(3):
         stores.append(omics.create_sequence_store(name=name))
@@ -346,7 +325,7 @@ def test_created_after_and_before_are_inclusive(omics) -> None:
 
 
 def test_updated_after_and_before_follow_the_last_update(omics) -> None:
-    name = unique()
+    name = unique("store")
     stores = []
     for _ in range(3):
         stores.append(omics.create_sequence_store(name=name))
@@ -363,7 +342,7 @@ def test_updated_after_and_before_follow_the_last_update(omics) -> None:
 
 
 def test_pages_of_max_results_cover_every_store_once(omics) -> None:
-    name = unique()
+    name = unique("store")
     created = [omics.create_sequence_store(name=name)["id"] for _ in range(5)]
 
     seen: list[str] = []
@@ -384,7 +363,7 @@ def test_pages_of_max_results_cover_every_store_once(omics) -> None:
 
 
 def test_a_last_page_that_is_exactly_full_has_no_token(omics) -> None:
-    name = unique()
+    name = unique("store")
     for _ in range(2):
         omics.create_sequence_store(name=name)
     page = omics.list_sequence_stores(filter={"name": name}, maxResults=2)
@@ -393,7 +372,7 @@ def test_a_last_page_that_is_exactly_full_has_no_token(omics) -> None:
 
 
 def test_the_boto3_paginator_walks_every_page(omics) -> None:
-    name = unique()
+    name = unique("store")
     created = [omics.create_sequence_store(name=name)["id"] for _ in range(5)]
     paginator = omics.get_paginator("list_sequence_stores")
 
@@ -412,7 +391,7 @@ def test_the_boto3_paginator_walks_every_page(omics) -> None:
 
 
 def test_paging_is_stable_while_stores_are_created_and_deleted(omics) -> None:
-    name = unique()
+    name = unique("store")
     originals = [omics.create_sequence_store(name=name)["id"] for _ in range(6)]
 
     first = omics.list_sequence_stores(filter={"name": name}, maxResults=2)
@@ -433,13 +412,13 @@ def test_paging_is_stable_while_stores_are_created_and_deleted(omics) -> None:
 
 
 def test_a_token_cannot_be_reused_with_another_filter(omics) -> None:
-    name = unique()
+    name = unique("store")
     for _ in range(3):
         omics.create_sequence_store(name=name)
     token = omics.list_sequence_stores(filter={"name": name}, maxResults=1)["nextToken"]
 
     with pytest.raises(omics.exceptions.ValidationException) as excinfo:
-        omics.list_sequence_stores(filter={"name": unique()}, maxResults=1, nextToken=token)
+        omics.list_sequence_stores(filter={"name": unique("store")}, maxResults=1, nextToken=token)
     assert "nextToken" in error_of(excinfo)[2]
     with pytest.raises(omics.exceptions.ValidationException):
         omics.list_sequence_stores(maxResults=1, nextToken=token)
@@ -464,7 +443,7 @@ def test_max_results_outside_1_to_100_is_refused(raw_omics, max_results: int) ->
 
 
 def test_max_results_at_both_bounds_is_accepted(omics) -> None:
-    name = unique()
+    name = unique("store")
     omics.create_sequence_store(name=name)
     omics.create_sequence_store(name=name)
     assert len(omics.list_sequence_stores(filter={"name": name}, maxResults=1)["sequenceStores"]) == 1

@@ -13,11 +13,11 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from native_helpers import require_helper
 
 from seqstore.protocol import auth
 from seqstore.protocol.auth import SigV4Verifier, canonical_request
 from seqstore.store.access_keys import AccessKey
+from tests.helpers.native import require_helper
 
 SEGMENTS = ["sequencestore", "1234567890", "readset", "..", ".", "", "a%2Fb", "arn%3Aaws%3Aomics", "~x", "%7E",
             "%20", "caf%C3%A9", "-_.", "UPPER", "%25"]

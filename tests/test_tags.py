@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
-from conftest import make_client
+
+from tests.helpers.clients import error_message, error_status, make_client
+from tests.helpers.names import unique
 
 OTHER_ACCOUNT_ARN = "arn:aws:omics:us-east-1:999999999999:sequenceStore/{id}"
 
 
-def unique(prefix: str = "tags") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
 @pytest.fixture
 def arn(omics) -> str:  # type: ignore[no-untyped-def]
-    return str(omics.create_sequence_store(name=unique())["arn"])
+    return str(omics.create_sequence_store(name=unique("tags"))["arn"])
 
 
 def tags_of(omics, arn: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return dict(omics.list_tags_for_resource(resourceArn=arn)["tags"])
-
-
-def message(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(excinfo.value.response["Error"]["Message"])
-
-
-def status(excinfo: pytest.ExceptionInfo[ClientError]) -> int:
-    return int(excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"])
 
 
 def test_a_new_store_has_no_tags(omics, arn: str) -> None:
@@ -38,7 +25,7 @@ def test_a_new_store_has_no_tags(omics, arn: str) -> None:
 
 
 def test_tags_given_at_creation_are_listed(omics) -> None:
-    created = omics.create_sequence_store(name=unique(), tags={"project": "pilot", "owner": "lab-7"})
+    created = omics.create_sequence_store(name=unique("tags"), tags={"project": "pilot", "owner": "lab-7"})
     assert tags_of(omics, created["arn"]) == {"project": "pilot", "owner": "lab-7"}
 
 
@@ -70,8 +57,8 @@ def test_keys_and_values_with_spaces_punctuation_and_letters_of_any_script_round
 
 
 def test_tags_of_one_store_do_not_leak_to_another(omics) -> None:
-    first = omics.create_sequence_store(name=unique(), tags={"who": "first"})["arn"]
-    second = omics.create_sequence_store(name=unique())["arn"]
+    first = omics.create_sequence_store(name=unique("tags"), tags={"who": "first"})["arn"]
+    second = omics.create_sequence_store(name=unique("tags"))["arn"]
     omics.tag_resource(resourceArn=second, tags={"who": "second"})
     omics.untag_resource(resourceArn=second, tagKeys=["who"])
     assert tags_of(omics, first) == {"who": "first"}
@@ -94,11 +81,11 @@ def test_an_arn_that_names_no_store_raises_resource_not_found(omics, arn: str) -
     ):
         with pytest.raises(omics.exceptions.ResourceNotFoundException) as excinfo:
             call()
-        assert status(excinfo) == 404
+        assert error_status(excinfo) == 404
 
 
 def test_the_arn_of_a_deleted_store_has_no_tags_any_more(omics) -> None:
-    created = omics.create_sequence_store(name=unique(), tags={"a": "b"})
+    created = omics.create_sequence_store(name=unique("tags"), tags={"a": "b"})
     omics.delete_sequence_store(id=created["id"])
     with pytest.raises(omics.exceptions.ResourceNotFoundException):
         omics.list_tags_for_resource(resourceArn=created["arn"])
@@ -109,23 +96,23 @@ def test_the_arn_of_a_deleted_store_has_no_tags_any_more(omics) -> None:
 def test_a_malformed_arn_is_a_validation_error(omics) -> None:
     with pytest.raises(omics.exceptions.ValidationException) as excinfo:
         omics.list_tags_for_resource(resourceArn="sequenceStore/1234567890")
-    assert "resourceArn" in message(excinfo)
+    assert "resourceArn" in error_message(excinfo)
 
 
 def test_more_than_50_tags_in_one_call_is_refused_by_the_model(omics, arn: str) -> None:
     # botocore does not check a map's maximum size client-side; the server must.
     with pytest.raises(omics.exceptions.ValidationException) as excinfo:
         omics.tag_resource(resourceArn=arn, tags={f"k{i}": "v" for i in range(51)})
-    assert status(excinfo) == 400
-    assert "tags" in message(excinfo)
+    assert error_status(excinfo) == 400
+    assert "tags" in error_message(excinfo)
     assert tags_of(omics, arn) == {}
 
 
 def test_creating_a_store_with_more_than_50_tags_is_refused(omics) -> None:
-    name = unique()
+    name = unique("tags")
     with pytest.raises(omics.exceptions.ValidationException) as excinfo:
         omics.create_sequence_store(name=name, tags={f"k{i}": "v" for i in range(51)})
-    assert "tags" in message(excinfo)
+    assert "tags" in error_message(excinfo)
     assert omics.list_sequence_stores(filter={"name": name})["sequenceStores"] == []
 
 
@@ -141,8 +128,8 @@ def test_a_store_that_would_hold_more_than_50_tags_hits_the_quota(omics, arn: st
     omics.tag_resource(resourceArn=arn, tags={f"old{i}": "v" for i in range(40)})
     with pytest.raises(omics.exceptions.ServiceQuotaExceededException) as excinfo:
         omics.tag_resource(resourceArn=arn, tags={f"new{i}": "v" for i in range(11)})
-    assert status(excinfo) == 402
-    assert "50" in message(excinfo)
+    assert error_status(excinfo) == 402
+    assert "50" in error_message(excinfo)
     # Nothing of the refused call was applied.
     assert tags_of(omics, arn) == {f"old{i}": "v" for i in range(40)}
     # Freeing room makes the same call succeed.
@@ -155,10 +142,10 @@ def test_a_store_that_would_hold_more_than_50_tags_hits_the_quota(omics, arn: st
 def test_keys_with_the_reserved_aws_prefix_are_refused(omics, arn: str, key: str) -> None:
     with pytest.raises(omics.exceptions.ValidationException) as excinfo:
         omics.tag_resource(resourceArn=arn, tags={key: "v"})
-    assert key in message(excinfo)
+    assert key in error_message(excinfo)
     assert tags_of(omics, arn) == {}
 
-    name = unique()
+    name = unique("tags")
     with pytest.raises(omics.exceptions.ValidationException):
         omics.create_sequence_store(name=name, tags={key: "v"})
     assert omics.list_sequence_stores(filter={"name": name})["sequenceStores"] == []
@@ -184,14 +171,14 @@ def test_tags_outside_the_tag_rules_are_refused(omics, arn: str, tags: dict[str,
     client = make_client(omics.meta.endpoint_url, Config(parameter_validation=False))  # botocore would refuse the empty key itself
     with pytest.raises(client.exceptions.ValidationException) as excinfo:
         client.tag_resource(resourceArn=arn, tags=tags)
-    assert "tags" in message(excinfo)
+    assert "tags" in error_message(excinfo)
     assert tags_of(omics, arn) == {}
 
 
 def test_untagging_more_than_50_keys_at_once_is_refused_by_the_model(omics, arn: str) -> None:
     with pytest.raises(omics.exceptions.ValidationException) as excinfo:
         omics.untag_resource(resourceArn=arn, tagKeys=[f"k{i}" for i in range(51)])
-    assert "tagKeys" in message(excinfo)
+    assert "tagKeys" in error_message(excinfo)
 
 
 def test_untagging_with_an_empty_key_list_changes_nothing(omics, store_id) -> None:  # type: ignore[no-untyped-def]

@@ -11,19 +11,14 @@ import pytest
 from botocore.exceptions import ClientError
 from omics.common.omics_file_types import ReadSetFileName
 from omics.transfer.manager import TransferManager
-from readset_helpers import (
-    BAI_MAGIC,
-    alignment_counts,
-    digest,
-    fastq_counts,
-    gz,
-    local_copy,
-    paired_fastq,
-    sam_text,
-    unique,
-    wait_for_status,
-    write_bam,
-)
+
+from tests.helpers.alignments import BAI_MAGIC, alignment_counts, sam_text, write_bam
+from tests.helpers.clients import error_code
+from tests.helpers.data import gz, md5
+from tests.helpers.fasta import local_copy
+from tests.helpers.fastq import fastq_counts, paired_fastq
+from tests.helpers.names import unique
+from tests.helpers.readsets import wait_for_status
 
 
 def test_paired_gzip_fastq_round_trips_through_the_transfer_manager(omics, store_id, tmp_path: Path) -> None:
@@ -48,7 +43,7 @@ def test_paired_gzip_fastq_round_trips_through_the_transfer_manager(omics, store
     metadata = wait_for_status(omics, store_id, read_set_id)
     assert metadata["status"] == "ACTIVE", metadata.get("statusMessage")
     assert metadata["sequenceInformation"]["totalReadCount"] == fastq_counts(r1, r2)[0] == 2000
-    assert metadata["etag"]["source1"] == digest("md5", r1)
+    assert metadata["etag"]["source1"] == md5(r1)
     assert metadata["sequenceInformation"]["generatedFrom"] == "NovaSeq"
     assert omics.list_tags_for_resource(resourceArn=metadata["arn"])["tags"] == {"project": "round-trip"}
 
@@ -82,7 +77,7 @@ def test_bam_and_its_index_round_trip_through_the_transfer_manager(
     reads, bases = alignment_counts(bam)
     assert metadata["sequenceInformation"]["totalReadCount"] == reads
     assert metadata["sequenceInformation"]["totalBaseCount"] == bases
-    assert metadata["etag"]["source1"] == digest("md5", sam_text(bam))
+    assert metadata["etag"]["source1"] == md5(sam_text(bam))
 
     out = tmp_path / "out"
     manager.download_read_set(store_id, read_set_id, directory=str(out))
@@ -111,6 +106,6 @@ def test_an_empty_file_fails_and_leaves_no_upload_behind(omics, store_id, tmp_pa
     empty.write_bytes(b"")
     with pytest.raises(ClientError) as excinfo:
         TransferManager(omics).upload_read_set(str(empty), store_id, "FASTQ", unique("empty"), "p", "s")
-    assert excinfo.value.response["Error"]["Code"] == "ValidationException"
+    assert error_code(excinfo) == "ValidationException"
     assert omics.list_multipart_read_set_uploads(sequenceStoreId=store_id)["uploads"] == []
     assert omics.list_read_sets(sequenceStoreId=store_id)["readSets"] == []

@@ -9,19 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
-from readset_helpers import (
-    ACCOUNT,
-    REFERENCE_ARN,
-    REGION,
-    all_pages,
+
+from tests.helpers.clients import all_pages, error_code
+from tests.helpers.data import gz, part_checksum
+from tests.helpers.fastq import fastq_text
+from tests.helpers.names import ACCOUNT, REFERENCE_ARN, REGION, unique
+from tests.helpers.readsets import (
     download,
     eventually_no_upload_files,
-    fastq_text,
-    gz,
-    part_checksum,
     send_parts,
     start_upload,
-    unique,
     upload_files,
     wait_for_status,
 )
@@ -71,7 +68,7 @@ def test_a_create_retried_with_the_same_client_token_returns_the_same_upload(omi
         omics.create_multipart_read_set_upload(
             sequenceStoreId=store_id, clientToken=token, **{**fields, "name": "something else"}
         )
-    assert excinfo.value.response["Error"]["Code"] == "ValidationException"
+    assert error_code(excinfo) == "ValidationException"
 
 
 def test_parts_cut_at_arbitrary_offsets_and_sent_out_of_order_are_joined_in_part_number_order(
@@ -138,7 +135,7 @@ def test_sending_a_part_number_again_replaces_the_earlier_part(omics, server, st
             uploadId=upload_id,
             parts=[{"partNumber": 1, "partSource": "SOURCE1", "checksum": wrong}],
         )
-    assert excinfo.value.response["Error"]["Code"] == "ValidationException"
+    assert error_code(excinfo) == "ValidationException"
     read_set_id = omics.complete_multipart_read_set_upload(
         sequenceStoreId=store_id,
         uploadId=upload_id,
@@ -174,7 +171,7 @@ def test_complete_returns_a_read_set_that_is_processed_until_active(omics, serve
     assert eventually_no_upload_files(server, upload_id) == []
     with pytest.raises(ClientError) as excinfo:
         omics.list_read_set_upload_parts(sequenceStoreId=store_id, uploadId=upload_id, partSource="SOURCE1")
-    assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert error_code(excinfo) == "ResourceNotFoundException"
 
 
 def test_abort_frees_the_parts_and_ends_the_upload(omics, server, store_id) -> None:
@@ -186,7 +183,7 @@ def test_abort_frees_the_parts_and_ends_the_upload(omics, server, store_id) -> N
     # An upload in progress keeps its store from being deleted.
     with pytest.raises(ClientError) as excinfo:
         omics.delete_sequence_store(id=store_id)
-    assert excinfo.value.response["Error"]["Code"] == "ConflictException"
+    assert error_code(excinfo) == "ConflictException"
 
     omics.abort_multipart_read_set_upload(sequenceStoreId=store_id, uploadId=upload_id)
 
@@ -209,7 +206,7 @@ def test_abort_frees_the_parts_and_ends_the_upload(omics, server, store_id) -> N
     for operation, call in calls.items():
         with pytest.raises(ClientError) as excinfo:
             call()
-        assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException", operation
+        assert error_code(excinfo) == "ResourceNotFoundException", operation
     assert upload_files(server, upload_id) == []  # the refused part left nothing behind
     assert omics.list_read_sets(sequenceStoreId=store_id)["readSets"] == []
     # Nothing holds the store any more.
@@ -230,7 +227,7 @@ def test_unknown_uploads_and_stores_are_not_found(omics, store_id) -> None:
     for call in calls:
         with pytest.raises(ClientError) as excinfo:
             call()
-        assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        assert error_code(excinfo) == "ResourceNotFoundException"
 
     # An upload of one store is not reachable through another.
     upload_id = start_upload(omics, store_id)
@@ -239,7 +236,7 @@ def test_unknown_uploads_and_stores_are_not_found(omics, store_id) -> None:
         omics.list_read_set_upload_parts(
             sequenceStoreId=other_store, uploadId=upload_id, partSource="SOURCE1"
         )
-    assert excinfo.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert error_code(excinfo) == "ResourceNotFoundException"
 
 
 def test_list_uploads_shows_only_uploads_in_progress_page_by_page(omics, store_id) -> None:

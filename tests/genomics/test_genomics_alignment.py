@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pysam
 import pytest
-from genomics_data import (
-    HTSLIB_TESTDATA,
+
+from seqstore.genomics import ingest_alignment, native
+from tests.helpers.alignments import (
     alignment_counts,
     sam_to_bam,
     sam_to_cram,
     samtools_view_digest,
-    write,
-    write_reference,
     write_sam,
 )
-from native_helpers import require_helper
+from tests.helpers.fasta import write_reference
+from tests.helpers.genomics import readable_ingest_error, write
+from tests.helpers.native import require_helper
+from tests.helpers.paths import TESTDATA
 
-from seqstore.genomics import IngestError, ingest_alignment, native
-
-CE_FA = HTSLIB_TESTDATA / "ce.fa"
+CE_FA = TESTDATA / "ce.fa"
 
 
 @pytest.fixture(autouse=True, params=["native", "samtools"])
@@ -40,7 +40,7 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
 def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A reference, SAM with every kind of record, and it as sorted BAM and CRAM; an unmapped BAM."""
     d = tmp_path_factory.mktemp("alignments")
-    reference = write_reference(d / "ref.fa", seed=1, contigs={"chr1": 5000, "chr2": 3000, "chrM": 400})
+    reference = write_reference(d / "ref.fa", {"chr1": 5000, "chr2": 3000, "chrM": 400}, seed=1, description="random contig")
     sam = write_sam(d / "reads.sam", reference, seed=2, reads=600)
     unmapped_sam = write_sam(d / "unmapped.sam", reference, seed=3, reads=200, unmapped_only=True)
     return {
@@ -53,14 +53,11 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def expect_error(
+def alignment_error(
     match: str, path: Path, file_type: str, work_dir: Path, reference: Path | None = None
 ) -> str:
-    with pytest.raises(IngestError, match=match) as caught:
-        ingest_alignment(path, file_type, "MD5up", work_dir, reference)
-    message = str(caught.value)
-    assert "\n" not in message and len(message) <= 240 and "Traceback" not in message
-    return message
+    """ingest_alignment must fail readably, with a message matching `match`."""
+    return readable_ingest_error(match, ingest_alignment, path, file_type, "MD5up", work_dir, reference)
 
 
 @pytest.mark.parametrize(
@@ -84,8 +81,8 @@ def test_bam_counts_etag_and_index(
 
 
 def test_bai_is_the_one_samtools_index_writes(data: dict[str, Path], tmp_path: Path) -> None:
-    bam = sam_to_bam(HTSLIB_TESTDATA / "ce#1000.sam", tmp_path / "ce.bam")
-    for source in (data["bam"], bam, HTSLIB_TESTDATA / "range.bam"):
+    bam = sam_to_bam(TESTDATA / "ce#1000.sam", tmp_path / "ce.bam")
+    for source in (data["bam"], bam, TESTDATA / "range.bam"):
         work = tmp_path / f"work-{source.stem}"
         work.mkdir()
         result = ingest_alignment(source, "BAM", "MD5up", work)
@@ -124,8 +121,8 @@ def test_unaligned_bam(data: dict[str, Path], tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["ce#5b.sam", "ce#supp.sam", "ce#unmap2.sam", "ce#1000.sam"])
 def test_htslib_sam_as_bam_and_cram(tmp_path: Path, name: str) -> None:
-    bam = sam_to_bam(HTSLIB_TESTDATA / name, tmp_path / "in.bam")
-    cram = sam_to_cram(HTSLIB_TESTDATA / name, tmp_path / "in.cram", CE_FA)
+    bam = sam_to_bam(TESTDATA / name, tmp_path / "in.bam")
+    cram = sam_to_cram(TESTDATA / name, tmp_path / "in.cram", CE_FA)
     work = tmp_path / "work"
     work.mkdir()
     result = ingest_alignment(bam, "BAM", "MD5up", work, CE_FA)
@@ -138,7 +135,7 @@ def test_htslib_sam_as_bam_and_cram(tmp_path: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", ["ce#unmap.sam", "ce#unmap1.sam"])
 def test_htslib_unmapped_sam_as_ubam(tmp_path: Path, name: str) -> None:
-    ubam = sam_to_bam(HTSLIB_TESTDATA / name, tmp_path / "in.bam", sort=False)
+    ubam = sam_to_bam(TESTDATA / name, tmp_path / "in.bam", sort=False)
     result = ingest_alignment(ubam, "UBAM", "MD5up", tmp_path)
     assert (result.read_count, result.base_count) == alignment_counts(ubam)
     assert result.etags["source1"] == samtools_view_digest(ubam)
@@ -156,7 +153,7 @@ def test_htslib_unmapped_sam_as_ubam(tmp_path: Path, name: str) -> None:
     ],
 )
 def test_htslib_bam_files(tmp_path: Path, name: str, reference: Path | None) -> None:
-    source = HTSLIB_TESTDATA / name
+    source = TESTDATA / name
     result = ingest_alignment(source, "BAM", "MD5up", tmp_path, reference)
     assert (result.read_count, result.base_count) == alignment_counts(source)
     assert result.etags["source1"] == samtools_view_digest(source)
@@ -173,7 +170,7 @@ def test_htslib_bam_files(tmp_path: Path, name: str, reference: Path | None) -> 
     ],
 )
 def test_htslib_cram_files(tmp_path: Path, name: str, reference: str) -> None:
-    source, fasta = HTSLIB_TESTDATA / name, HTSLIB_TESTDATA / reference
+    source, fasta = TESTDATA / name, TESTDATA / reference
     result = ingest_alignment(source, "CRAM", "MD5up", tmp_path, fasta)
     assert (result.read_count, result.base_count) == alignment_counts(source, fasta)
     assert result.etags["source1"] == samtools_view_digest(source, fasta)
@@ -184,13 +181,13 @@ def test_htslib_cram_files(tmp_path: Path, name: str, reference: str) -> None:
 
 
 def test_corrupted_bgzf_block(tmp_path: Path) -> None:
-    bam = sam_to_bam(HTSLIB_TESTDATA / "ce#1000.sam", tmp_path / "ce.bam")
+    bam = sam_to_bam(TESTDATA / "ce#1000.sam", tmp_path / "ce.bam")
     corrupt = bytearray(bam.read_bytes())
     corrupt[len(corrupt) // 2 : len(corrupt) // 2 + 16] = b"\xff" * 16
     source = write(tmp_path / "corrupt.bam", bytes(corrupt))
     work = tmp_path / "work"
     work.mkdir()
-    expect_error(r"^source1 \(BAM\): the file is (corrupt|truncated)", source, "BAM", work)
+    alignment_error(r"^source1 \(BAM\): the file is (corrupt|truncated)", source, "BAM", work)
     assert list(work.iterdir()) == []  # no partial index or logs
 
 
@@ -213,25 +210,25 @@ def test_corrupt_aux_data(tmp_path: Path) -> None:
         handle.write(bytes(raw))
     work = tmp_path / "work"
     work.mkdir()
-    expect_error(
+    alignment_error(
         r"^source1 \(BAM\): htslib could not read it \(Corrupted aux data for read r1", source, "BAM", work
     )
     assert list(work.iterdir()) == []
 
 
 def test_truncated_bam(tmp_path: Path) -> None:
-    whole = sam_to_bam(HTSLIB_TESTDATA / "ce#1000.sam", tmp_path / "ce.bam").read_bytes()
-    expect_error(
+    whole = sam_to_bam(TESTDATA / "ce#1000.sam", tmp_path / "ce.bam").read_bytes()
+    alignment_error(
         r"^source1: BAM is truncated", write(tmp_path / "cut.bam", whole[: len(whole) // 2]), "BAM", tmp_path
     )
     # Cut exactly before the end-of-file block: htslib alone would only warn.
-    expect_error(r"^source1: BAM is truncated", write(tmp_path / "noeof.bam", whole[:-28]), "BAM", tmp_path)
+    alignment_error(r"^source1: BAM is truncated", write(tmp_path / "noeof.bam", whole[:-28]), "BAM", tmp_path)
 
 
 def test_truncated_and_corrupted_cram(data: dict[str, Path], tmp_path: Path) -> None:
     whole = data["cram"].read_bytes()
     for cut in (whole[: len(whole) // 2], whole[:-38]):
-        expect_error(
+        alignment_error(
             r"^source1: CRAM is truncated \(the CRAM end-of-file container is missing\); upload it again$",
             write(tmp_path / "cut.cram", cut),
             "CRAM",
@@ -240,7 +237,7 @@ def test_truncated_and_corrupted_cram(data: dict[str, Path], tmp_path: Path) -> 
         )
     corrupt = bytearray(whole)
     corrupt[len(whole) // 2 : len(whole) // 2 + 8] = b"\xff" * 8
-    expect_error(
+    alignment_error(
         r"^source1 \(CRAM\): the file is (truncated or )?corrupt",
         write(tmp_path / "corrupt.cram", bytes(corrupt)),
         "CRAM",
@@ -252,14 +249,14 @@ def test_truncated_and_corrupted_cram(data: dict[str, Path], tmp_path: Path) -> 
 
 def test_declared_type_does_not_match_content(data: dict[str, Path], tmp_path: Path) -> None:
     text = write(tmp_path / "notes.bam", b"just some notes\n")
-    expect_error(
+    alignment_error(
         r"^source1: declared BAM but this looks like text starting with 'just some notes'$",
         text,
         "BAM",
         tmp_path,
     )
-    expect_error(r"^source1: declared BAM but this looks like a CRAM file$", data["cram"], "BAM", tmp_path)
-    expect_error(
+    alignment_error(r"^source1: declared BAM but this looks like a CRAM file$", data["cram"], "BAM", tmp_path)
+    alignment_error(
         r"^source1: declared CRAM but this looks like a BAM file$",
         data["bam"],
         "CRAM",
@@ -267,9 +264,9 @@ def test_declared_type_does_not_match_content(data: dict[str, Path], tmp_path: P
         data["reference"],
     )
     fastq = write(tmp_path / "reads.bam", b"@r1\nACGT\n+\nIIII\n")
-    expect_error(r"^source1: declared UBAM but this looks like FASTQ text$", fastq, "UBAM", tmp_path)
-    expect_error(r"^source1: declared BAM but this looks like SAM text$", data["sam"], "BAM", tmp_path)
-    expect_error(
+    alignment_error(r"^source1: declared UBAM but this looks like FASTQ text$", fastq, "UBAM", tmp_path)
+    alignment_error(r"^source1: declared BAM but this looks like SAM text$", data["sam"], "BAM", tmp_path)
+    alignment_error(
         r"^source1: declared BAM but this looks like an empty file$",
         write(tmp_path / "e.bam", b""),
         "BAM",
@@ -278,7 +275,7 @@ def test_declared_type_does_not_match_content(data: dict[str, Path], tmp_path: P
 
 
 def test_cram_without_reference(data: dict[str, Path], tmp_path: Path) -> None:
-    expect_error(
+    alignment_error(
         r"^source1: a CRAM needs its reference to be decoded; give the referenceArn",
         data["cram"],
         "CRAM",
@@ -288,11 +285,11 @@ def test_cram_without_reference(data: dict[str, Path], tmp_path: Path) -> None:
 
 def test_cram_with_the_wrong_reference(data: dict[str, Path], tmp_path: Path) -> None:
     # Same names and lengths, different bases: only the @SQ M5 checksums tell them apart.
-    other = write_reference(tmp_path / "other.fa", seed=99, contigs={"chr1": 5000, "chr2": 3000, "chrM": 400})
-    expect_error(r"^source1 \(CRAM\): the reference does not match", data["cram"], "CRAM", tmp_path, other)
+    other = write_reference(tmp_path / "other.fa", {"chr1": 5000, "chr2": 3000, "chrM": 400}, seed=99, description="random contig")
+    alignment_error(r"^source1 \(CRAM\): the reference does not match", data["cram"], "CRAM", tmp_path, other)
     assert not (tmp_path / "source1.cram.crai").exists()
-    missing = write_reference(tmp_path / "missing.fa", seed=1, contigs={"chr1": 5000})
-    expect_error(
+    missing = write_reference(tmp_path / "missing.fa", {"chr1": 5000}, seed=1, description="random contig")
+    alignment_error(
         r"^source1: CRAM header names contig 'chr2' \(length 3,000\) which is not in the reference$",
         data["cram"],
         "CRAM",
@@ -302,7 +299,7 @@ def test_cram_with_the_wrong_reference(data: dict[str, Path], tmp_path: Path) ->
 
 
 def test_ubam_with_an_aligned_read(data: dict[str, Path], tmp_path: Path) -> None:
-    message = expect_error(
+    message = alignment_error(
         r"^source1: declared UBAM but record 2 \('r1'\) is aligned to chr",
         data["unsorted_bam"],
         "UBAM",
@@ -312,7 +309,7 @@ def test_ubam_with_an_aligned_read(data: dict[str, Path], tmp_path: Path) -> Non
 
 
 def test_unsorted_bam(data: dict[str, Path], tmp_path: Path) -> None:
-    expect_error(
+    alignment_error(
         r"^source1 \(BAM\): it is not coordinate-sorted.*samtools sort", data["unsorted_bam"], "BAM", tmp_path
     )
     assert not (tmp_path / "source1.bam.bai").exists()
@@ -320,21 +317,21 @@ def test_unsorted_bam(data: dict[str, Path], tmp_path: Path) -> None:
 
 def test_bam_contig_disagrees_with_reference(data: dict[str, Path], tmp_path: Path) -> None:
     shorter = write_reference(
-        tmp_path / "short.fa", seed=1, contigs={"chr1": 5000, "chr2": 2999, "chrM": 400}
+        tmp_path / "short.fa", {"chr1": 5000, "chr2": 2999, "chrM": 400}, seed=1, description="random contig"
     )
-    expect_error(
+    alignment_error(
         r"^source1: contig 'chr2' has length 3,000 in the BAM header but 2,999 in the reference$",
         data["bam"],
         "BAM",
         tmp_path,
         shorter,
     )
-    expect_error(
+    alignment_error(
         r"^source1: BAM header names contig 'chr1' .*not in the reference$",
         data["bam"],
         "BAM",
         tmp_path,
-        HTSLIB_TESTDATA / "xx.fa",
+        TESTDATA / "xx.fa",
     )
 
 

@@ -7,20 +7,14 @@ from pathlib import Path
 
 import pysam
 import pytest
-from genomics_data import (
-    HTSLIB_TESTDATA,
-    digest,
-    fastq_records,
-    fastx_counts,
-    gunzip_digest,
-    write,
-    write_bgzf,
-    write_gzip,
-)
-from native_helpers import require_helper
 
-from seqstore.genomics import IngestError, ingest_fastq
+from seqstore.genomics import ingest_fastq
 from seqstore.genomics.fastq_records import fast_checks
+from tests.helpers.data import digest
+from tests.helpers.fastq import fastq_records, fastx_counts
+from tests.helpers.genomics import gunzip_digest, readable_ingest_error, write, write_bgzf, write_gzip
+from tests.helpers.native import require_helper
+from tests.helpers.paths import TESTDATA
 
 
 @pytest.fixture(autouse=True, params=["native", "python"])
@@ -34,15 +28,12 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
         monkeypatch.setenv("SEQSTORE_NATIVE_FASTQ", "0")
     return str(request.param)
 
-FASTQ_DIR = HTSLIB_TESTDATA / "fastq"
+FASTQ_DIR = TESTDATA / "fastq"
 
 
-def expect_error(match: str, source1: Path, source2: Path | None = None, work_dir: Path | None = None) -> str:
-    with pytest.raises(IngestError, match=match) as caught:
-        ingest_fastq(source1, source2, "MD5up", work_dir or source1.parent)
-    message = str(caught.value)
-    assert "\n" not in message and len(message) <= 240 and "Traceback" not in message
-    return message
+def fastq_error(match: str, source1: Path, source2: Path | None = None, work_dir: Path | None = None) -> str:
+    """ingest_fastq must fail readably, with a message matching `match`."""
+    return readable_ingest_error(match, ingest_fastq, source1, source2, "MD5up", work_dir or source1.parent)
 
 
 @pytest.mark.parametrize(
@@ -140,7 +131,7 @@ def test_htslib_fastq_files(tmp_path: Path, name: str) -> None:
 
 
 def test_htslib_fastq_with_every_quality_character(tmp_path: Path) -> None:
-    source = HTSLIB_TESTDATA / "faidx" / "fastqs.fq"
+    source = TESTDATA / "faidx" / "fastqs.fq"
     result = ingest_fastq(source, None, "MD5up", tmp_path)
     assert (result.read_count, result.base_count) == fastx_counts(source)
 
@@ -160,9 +151,9 @@ def test_multi_line_fastq_is_read_like_htslib_reads_it(tmp_path: Path) -> None:
 def test_multi_line_fastq_with_too_much_quality(tmp_path: Path) -> None:
     wrapped = b"@a\nACGT\n+\nIIII\n@b\nACGT\nAC\n+\nIIII\nII\n"
     source = write(tmp_path / "wrapped.fq", wrapped + b"@c\nACGT\nAC\n+\nIIII\nIII\n")
-    expect_error(r"^source1: record 3 \(line 16\): sequence and quality lengths differ \(6 vs 7\)$", source)
+    fastq_error(r"^source1: record 3 \(line 16\): sequence and quality lengths differ \(6 vs 7\)$", source)
     source = write(tmp_path / "first.fq", b"@a\nACGT\nAC\n+\nIIII\nIII\n")
-    expect_error(
+    fastq_error(
         r"^source1: record 1 \(line 3\): expected the '\+' separator line, found 'AC' \(read as multi-line "
         r"FASTQ: sequence and quality lengths differ \(6 vs 7\)\)$",
         source,
@@ -175,7 +166,7 @@ def test_multi_line_fastq_with_too_much_quality(tmp_path: Path) -> None:
 def test_truncated_gzip(tmp_path: Path) -> None:
     whole = write_gzip(tmp_path / "whole.fq.gz", fastq_records(2000, seed=9)).read_bytes()
     source = write(tmp_path / "cut.fq.gz", whole[: len(whole) // 2])
-    expect_error(r"^source1: gzip stream is truncated", source)
+    fastq_error(r"^source1: gzip stream is truncated", source)
 
 
 def test_sequence_and_quality_lengths_differ(tmp_path: Path) -> None:
@@ -183,7 +174,7 @@ def test_sequence_and_quality_lengths_differ(tmp_path: Path) -> None:
     records[4 * 11 + 3] = records[4 * 11 + 3][:-1]  # record 12's quality loses a character
     source = write_gzip(tmp_path / "short-qual.fq.gz", b"\n".join(records))
     length = len(records[4 * 11 + 1])
-    expect_error(
+    fastq_error(
         rf"^source1: record 12 \(line 48\): sequence and quality lengths differ \({length} vs {length - 1}\)$",
         source,
     )
@@ -193,13 +184,13 @@ def test_missing_plus_line(tmp_path: Path) -> None:
     records = fastq_records(10, seed=11).split(b"\n")
     records[4 * 6 + 2] = b"ACGT"
     source = write_gzip(tmp_path / "no-plus.fq.gz", b"\n".join(records))
-    expect_error(r"^source1: record 7 \(line 27\): expected the '\+' separator line, found 'ACGT' ", source)
+    fastq_error(r"^source1: record 7 \(line 27\): expected the '\+' separator line, found 'ACGT' ", source)
 
 
 def test_header_without_at_sign(tmp_path: Path) -> None:
     data = fastq_records(10, seed=12)
     source = write(tmp_path / "blank.fq", data + b"\n" + data)
-    expect_error(
+    fastq_error(
         r"^source1: record 11 \(line 41\): expected a header line starting with '@', found an empty line",
         source,
     )
@@ -208,62 +199,62 @@ def test_header_without_at_sign(tmp_path: Path) -> None:
 def test_file_ends_inside_a_record(tmp_path: Path) -> None:
     data = fastq_records(5, seed=13)
     source = write_gzip(tmp_path / "cut.fq.gz", data + b"@extra\nACGT\n")
-    expect_error(r"^source1: record 6 \(line 21\) is cut short", source)
+    fastq_error(r"^source1: record 6 \(line 21\) is cut short", source)
 
 
 def test_illegal_sequence_and_quality_characters(tmp_path: Path) -> None:
     bad_sequence = write(tmp_path / "seq.fq", b"@a\nACGT\n+\nIIII\n@b\nAC9T\n+\nIIII\n")
-    expect_error(r"^source1: record 2 \(line 6\): illegal character '9' in sequence", bad_sequence)
+    fastq_error(r"^source1: record 2 \(line 6\): illegal character '9' in sequence", bad_sequence)
     bad_quality = write(tmp_path / "qual.fq", b"@a\nACGT\n+\nII I\n")
-    expect_error(r"^source1: record 1 \(line 4\): illegal quality character ' '", bad_quality)
+    fastq_error(r"^source1: record 1 \(line 4\): illegal quality character ' '", bad_quality)
 
 
 def test_paired_sources_with_different_counts(tmp_path: Path) -> None:
     r1 = write_gzip(tmp_path / "r1.fq.gz", fastq_records(100, seed=14, mate=1))
     r2 = write_gzip(tmp_path / "r2.fq.gz", fastq_records(99, seed=14, mate=2))
-    expect_error("different record counts: source1 has 100, source2 has 99", r1, r2)
+    fastq_error("different record counts: source1 has 100, source2 has 99", r1, r2)
 
 
 def test_paired_sources_with_mismatched_names(tmp_path: Path) -> None:
     r1 = write_gzip(tmp_path / "r1.fq.gz", fastq_records(100, seed=15, mate=1))
     mate2 = fastq_records(100, seed=15, mate=2).replace(b"@SIM:1:FC:1:0:42 ", b"@OTHER:42 ")
     r2 = write_gzip(tmp_path / "r2.fq.gz", mate2)
-    expect_error(r"disagree at record 43 .*'SIM:1:FC:1:0:42'.*'OTHER:42'", r1, r2)
+    fastq_error(r"disagree at record 43 .*'SIM:1:FC:1:0:42'.*'OTHER:42'", r1, r2)
 
 
 def test_paired_source_error_names_the_bad_source(tmp_path: Path) -> None:
     r1 = write_gzip(tmp_path / "r1.fq.gz", fastq_records(100, seed=16, mate=1))
     r2 = write(tmp_path / "r2.fq", b"not a fastq\n")
-    expect_error(r"^source2: this looks like text starting with 'not a fastq', not FASTQ$", r1, r2)
+    fastq_error(r"^source2: this looks like text starting with 'not a fastq', not FASTQ$", r1, r2)
     assert not (tmp_path / "source2.fastq.gz").exists()
 
 
 def test_empty_inputs(tmp_path: Path) -> None:
-    expect_error(r"^source1: the file is empty \(0 bytes\)", write(tmp_path / "empty.fq", b""))
-    expect_error(r"^source1: contains no FASTQ records$", write(tmp_path / "empty.fq.gz", gzip.compress(b"")))
-    expect_error(r"^source1: contains no FASTQ records$", write(tmp_path / "newline.fq", b"\n\n"))
+    fastq_error(r"^source1: the file is empty \(0 bytes\)", write(tmp_path / "empty.fq", b""))
+    fastq_error(r"^source1: contains no FASTQ records$", write(tmp_path / "empty.fq.gz", gzip.compress(b"")))
+    fastq_error(r"^source1: contains no FASTQ records$", write(tmp_path / "newline.fq", b"\n\n"))
 
 
 def test_bam_and_cram_declared_as_fastq(tmp_path: Path) -> None:
     bam = tmp_path / "ce.bam"
-    pysam.view("-b", "-o", str(bam), str(HTSLIB_TESTDATA / "ce#5b.sam"), catch_stdout=False)
-    expect_error(r"^source1: this looks like a BAM file, not FASTQ$", bam)
-    expect_error(
+    pysam.view("-b", "-o", str(bam), str(TESTDATA / "ce#5b.sam"), catch_stdout=False)
+    fastq_error(r"^source1: this looks like a BAM file, not FASTQ$", bam)
+    fastq_error(
         r"^source1: this looks like a CRAM file, not FASTQ$",
-        HTSLIB_TESTDATA / "ce#5b_java.cram",
+        TESTDATA / "ce#5b_java.cram",
         work_dir=tmp_path,
     )
-    expect_error(r"SAM text, not FASTQ", HTSLIB_TESTDATA / "ce#5b.sam", work_dir=tmp_path)
-    expect_error(r"FASTA text, not FASTQ", HTSLIB_TESTDATA / "xx.fa", work_dir=tmp_path)
+    fastq_error(r"SAM text, not FASTQ", TESTDATA / "ce#5b.sam", work_dir=tmp_path)
+    fastq_error(r"FASTA text, not FASTQ", TESTDATA / "xx.fa", work_dir=tmp_path)
 
 
 def test_binary_junk_and_other_compressions(tmp_path: Path) -> None:
-    expect_error(r"binary data \(first bytes 00 01 02", write(tmp_path / "junk.fq", bytes(range(256)) * 4))
-    expect_error(r"bzip2-compressed data, not FASTQ", write(tmp_path / "r.fq.bz2", b"BZh91AY&SY" + bytes(50)))
-    expect_error(r"gzip-compressed binary data", write_gzip(tmp_path / "junk.gz", bytes(range(256))))
+    fastq_error(r"binary data \(first bytes 00 01 02", write(tmp_path / "junk.fq", bytes(range(256)) * 4))
+    fastq_error(r"bzip2-compressed data, not FASTQ", write(tmp_path / "r.fq.bz2", b"BZh91AY&SY" + bytes(50)))
+    fastq_error(r"gzip-compressed binary data", write_gzip(tmp_path / "junk.gz", bytes(range(256))))
     corrupt = bytearray(write_gzip(tmp_path / "ok.gz", fastq_records(500, seed=17)).read_bytes())
     corrupt[len(corrupt) // 2 : len(corrupt) // 2 + 64] = bytes(64)
-    expect_error(
+    fastq_error(
         r"^source1: gzip (data is corrupt|stream is truncated)", write(tmp_path / "bad.gz", bytes(corrupt))
     )
 

@@ -9,10 +9,11 @@ import random
 from pathlib import Path
 
 import pytest
-from genomics_data import HTSLIB_TESTDATA, sam_to_bam
-from native_helpers import require_helper
 
 from seqstore.genomics import IngestError, fastq, fastq_records, ingest_alignment, native
+from tests.helpers.alignments import sam_to_bam
+from tests.helpers.native import require_helper
+from tests.helpers.paths import TESTDATA
 
 
 def test_the_helpers_are_built_wherever_a_compiler_is() -> None:
@@ -24,7 +25,7 @@ def test_a_scanner_that_dies_fails_the_read_set_readably(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     require_helper(native.available(), "seqstore/genomics/_htscan")
-    bam = sam_to_bam(HTSLIB_TESTDATA / "ce#1000.sam", tmp_path / "ce.bam")
+    bam = sam_to_bam(TESTDATA / "ce#1000.sam", tmp_path / "ce.bam")
     work = tmp_path / "work"
     work.mkdir()
     # The child cannot load htslib from this path: it ends with a Python traceback.

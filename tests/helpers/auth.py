@@ -1,34 +1,26 @@
-"""Helpers of the authentication tests: requests signed by botocore's own SigV4 signer (with any
-key, region or clock) and sent byte for byte as signed, boto3 clients with other credentials,
-the `seqstore` command line, and servers started with options the conftest Server does not pass."""
+"""Requests signed by botocore's own SigV4 signer (with any key, region or clock) and sent byte for
+byte as signed, and the access keys a server stores."""
 
 from __future__ import annotations
 
 import http.client
-import os
+import json
 import re
-import subprocess
-import sys
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from unittest import mock
 from urllib.parse import urlsplit
 
-import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
-from conftest import ROOT, Server, client_env
 
-KEY = "seqstore"  # the key conftest.Server configures (SEQSTORE_ACCESS_KEY_ID)
-SECRET = "seqstore-secret"
-REGION = "us-east-1"
-AWS = Path(sys.executable).with_name("aws")
+from tests.helpers.clients import KEY, SECRET
+from tests.helpers.names import REGION
+from tests.helpers.servers import Server
+
 EXPORT_RE = re.compile(r"\b(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=(\S+)")
 
 
@@ -73,8 +65,6 @@ class Response:
         return self.headers.get("x-amzn-errortype")
 
     def json(self) -> Any:
-        import json
-
         return json.loads(self.body)
 
     def __repr__(self) -> str:
@@ -130,69 +120,7 @@ def signed_request(
     return raw_request(base_url, method, path, body=body, headers=signed)
 
 
-# --- boto3 and the AWS CLI with chosen credentials
-
-
-def client_for(
-    url: str, key: str = KEY, secret: str = SECRET, *, region: str = REGION, config: Config | None = None
-):  # type: ignore[no-untyped-def]
-    """A boto3 omics client configured through the environment as users do, with these credentials."""
-    env = {**client_env(url), "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
-           "AWS_DEFAULT_REGION": region}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        return boto3.session.Session().client(
-            "omics", config=config or Config(retries={"max_attempts": 1, "mode": "standard"})
-        )
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def aws_cli(url: str, home: Path, key: str, secret: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`aws omics ARGS` with only the documented variables (no user configuration)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(client_env(url))
-    env.update({
-        "AWS_ACCESS_KEY_ID": key,
-        "AWS_SECRET_ACCESS_KEY": secret,
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "AWS_MAX_ATTEMPTS": "1",
-        "HOME": str(home),
-    })
-    return subprocess.run([str(AWS), "omics", *args, "--output", "json"], env=env, capture_output=True,
-                          text=True, timeout=60)
-
-
-# --- the seqstore command
-
-
-def seqstore_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """`seqstore ARGS` as a subprocess (the server's own env key is not set for it)."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("SEQSTORE_")}
-    environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "seqstore.cli", *args], env=environment, cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def keys_command(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    """`seqstore keys ARGS` on `server`'s data dir and database (PostgreSQL in the suite's
-    PostgreSQL run)."""
-    database = server.extra_env.get("SEQSTORE_DATABASE_URL")
-    return seqstore_cli("keys", "--data-dir", str(server.data_dir),
-                        *(("--database-url", database) if database else ()), *args)
-
-
-def keys(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    """`keys_command`, which must succeed."""
-    result = keys_command(server, *args)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
+# --- the access keys the server stores
 
 
 def database_url(server: Server) -> str:
@@ -217,20 +145,3 @@ def parse_exports(text: str) -> tuple[str, str]:
     found = dict(EXPORT_RE.findall(text))
     assert "AWS_ACCESS_KEY_ID" in found and "AWS_SECRET_ACCESS_KEY" in found, text
     return found["AWS_ACCESS_KEY_ID"], found["AWS_SECRET_ACCESS_KEY"]
-
-
-class OptionServer(Server):
-    """conftest's Server with extra `seqstore serve` options and a log level."""
-
-    def __init__(self, data_dir: Path, *options: str, extra_env: dict[str, str] | None = None,
-                 log_level: str = "warning") -> None:
-        super().__init__(data_dir, extra_env, options, log_level)
-
-
-@contextmanager
-def running(server: Server) -> Iterator[Server]:
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()

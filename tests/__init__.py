@@ -1,0 +1,1 @@
+"""seqstore's test suite: a package, so that tests.helpers and tests.fuzzing import by name."""
