@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
@@ -13,26 +12,17 @@ from ..jobs.runners import build_worker, recover
 from ..protocol.auth import AccessKey, SigV4Verifier
 from ..protocol.cache import ResponseCache
 from ..protocol.dispatch import Dispatcher
-from ..protocol.quotas import DEFAULT_RATES, ConcurrencyLimiter, RateLimiter, parse_overrides
+from ..protocol.operations import Registry
+from ..protocol.quotas import ConcurrencyLimiter, RateLimiter, parse_overrides
 from ..store.access_keys import AccessKeys, load_master_key
 from ..store.context import StoreContext
 from . import read_set_jobs, read_sets, references, s3_access, sequence_stores, tags, uploads
 
 log = logging.getLogger("seqstore")
 
-HANDLER_MODULES = (sequence_stores, read_sets, uploads, read_set_jobs, references, s3_access, tags)
-# Reads whose answer is a function of the database alone (no clock, no blob store, no caller), so
-# it can be reused until the next commit to the database (protocol/cache.py).
-CACHEABLE_READS = (
-    "GetSequenceStore",
-    "ListSequenceStores",
-    "GetReferenceStore",
-    "ListReferenceStores",
-    "GetReadSetMetadata",  # what pipelines poll while a read set is ingested
-    "GetReferenceMetadata",
-    "ListReadSets",
-    "ListReferences",
-)
+API_MODULES = (sequence_stores, read_sets, uploads, read_set_jobs, references, s3_access, tags)
+# Every operation this server answers, as each module declares it.
+OPERATIONS = Registry(operation for module in API_MODULES for operation in module.OPERATIONS)
 
 
 def build_store(settings: Settings) -> StoreContext:
@@ -49,36 +39,11 @@ def build_store(settings: Settings) -> StoreContext:
     return StoreContext(settings, db, blobs, keys)
 
 
-def resource_arn(store: StoreContext, operation: str, labels: dict[str, str]) -> str | None:
-    """The ARN of the resource a request names, for the audit log."""
-    arns = store.arns
-    if "resourceArn" in labels or "s3AccessPointArn" in labels:
-        return labels.get("resourceArn") or labels.get("s3AccessPointArn")
-    if "sequenceStoreId" in labels:
-        if operation in ("GetReadSetMetadata", "GetReadSet") and "id" in labels:
-            return arns.read_set(labels["sequenceStoreId"], labels["id"])
-        return arns.sequence_store(labels["sequenceStoreId"])
-    if "referenceStoreId" in labels:
-        if operation in ("GetReferenceMetadata", "GetReference", "DeleteReference") and "id" in labels:
-            return arns.reference(labels["referenceStoreId"], labels["id"])
-        return arns.reference_store(labels["referenceStoreId"])
-    if "id" in labels:
-        return (
-            arns.sequence_store(labels["id"])
-            if "SequenceStore" in operation
-            else arns.reference_store(labels["id"])
-        )
-    return None
-
-
 def create_app(store: StoreContext, *, job_threads: int = 0) -> Dispatcher:
     """The ASGI application serving the storage API on `store`, with `job_threads` job worker
     threads in this process (0: jobs are left to `seqstore worker` processes). Requests must be signed with
     SigV4 unless the settings say `auth = none`."""
-    handlers: dict[str, Any] = {}
-    for module in HANDLER_MODULES:
-        for operation, function in module.HANDLERS.items():
-            handlers[operation] = functools.partial(function, store)
+    settings = store.settings
 
     def health() -> tuple[int, dict[str, Any]]:
         return 200, {"status": "ok", "service": "seqstore"}
@@ -95,23 +60,32 @@ def create_app(store: StoreContext, *, job_threads: int = 0) -> Dispatcher:
             worker.stop()
         store.db.dispose()
 
-    verifier = (
-        None if store.settings.auth == "none" else SigV4Verifier(store.keys.lookup, store.settings.region)
-    )
+    verifier = None if settings.auth == "none" else SigV4Verifier(store.keys.lookup, settings.region)
+    registry = OPERATIONS.bind(store, region=settings.region, account=settings.account_id)
     limiter = None
-    if store.settings.emulate_quotas:
-        limiter = RateLimiter({**DEFAULT_RATES, **parse_overrides(store.settings.quota_overrides)})
+    if settings.emulate_quotas:
+        limiter = RateLimiter({**registry.quota_rates(), **parse_overrides(settings.quota_overrides)})
+
+    def resource_of(name: str, labels: dict[str, str]) -> str | None:
+        operation = registry.get(name)
+        return operation.resource_arn(labels) if operation is not None else None
+
+    parts = settings.max_concurrent_parts
     return Dispatcher(
-        handlers,
+        {operation.name: operation.handler for operation in registry},
         internal_routes={"/_seqstore/health": health},
         on_startup=startup,
         on_shutdown=shutdown,
         verifier=verifier,
-        resource_of=functools.partial(resource_arn, store),
+        resource_of=resource_of,
         rate_limiter=limiter,
-        concurrency_limiter=ConcurrencyLimiter({"UploadReadSetPart": store.settings.max_concurrent_parts}),
+        concurrency_limiter=ConcurrencyLimiter(
+            {op.name: parts for op in registry if op.concurrency == uploads.PART_UPLOADS}
+        ),
         response_cache=(
-            ResponseCache(store.db.data_version, CACHEABLE_READS) if store.settings.response_cache else None
+            ResponseCache(store.db.data_version, [op.name for op in registry if op.cacheable])
+            if settings.response_cache
+            else None
         ),
     )
 

@@ -1,5 +1,6 @@
 """Emulation of the real service's per-operation request rates (quotas.md §4), so that teams can
-test their retry logic against the limits they will meet in the cloud. Off by default."""
+test their retry logic against the limits they will meet in the cloud. Off by default. The rates
+are declared with each operation (`Operation.quota_tps`)."""
 
 from __future__ import annotations
 
@@ -7,54 +8,6 @@ import threading
 import time
 
 from .errors import ServiceError
-
-# Transactions per second by operation, per access key (quotas.md §4). Operations not listed
-# (the tag calls, CreateMultipart… listed below, …) are not limited.
-DEFAULT_RATES: dict[str, float] = {
-    **dict.fromkeys(
-        (
-            "CreateSequenceStore",
-            "UpdateSequenceStore",
-            "DeleteSequenceStore",
-            "CreateReferenceStore",
-            "DeleteReferenceStore",
-            "BatchDeleteReadSet",
-            "DeleteReference",
-            "CreateMultipartReadSetUpload",
-            "CompleteMultipartReadSetUpload",
-            "AbortMultipartReadSetUpload",
-            "GetS3AccessPolicy",
-            "PutS3AccessPolicy",
-            "DeleteS3AccessPolicy",
-        ),
-        1.0,
-    ),
-    "GetReference": 10.0,
-    "UploadReadSetPart": 10.0,
-    "GetReadSet": 30.0,
-    **dict.fromkeys(
-        (
-            "GetSequenceStore",
-            "ListSequenceStores",
-            "GetReadSetMetadata",
-            "ListReadSets",
-            "StartReadSetImportJob",
-            "GetReadSetImportJob",
-            "ListReadSetImportJobs",
-            "StartReadSetExportJob",
-            "GetReadSetExportJob",
-            "ListReadSetExportJobs",
-            "ListReferenceStores",
-            "StartReferenceImportJob",
-            "GetReferenceImportJob",
-            "ListReferenceImportJobs",
-            "ListReferences",
-            "GetReferenceMetadata",
-            "StartReadSetActivationJob",
-        ),
-        5.0,
-    ),
-}
 
 
 class ThrottlingException(ServiceError):
