@@ -11,7 +11,7 @@ from ..db.engine import Database
 from ..jobs.runners import build_worker, recover
 from ..protocol.auth import AccessKey, SigV4Verifier
 from ..protocol.cache import ResponseCache
-from ..protocol.dispatch import Dispatcher
+from ..protocol.dispatch import Dispatcher, Lifecycle, Policies
 from ..protocol.operations import Registry
 from ..protocol.quotas import ConcurrencyLimiter, RateLimiter, parse_overrides
 from ..store.access_keys import AccessKeys, load_master_key
@@ -65,29 +65,14 @@ def create_app(store: StoreContext, *, job_threads: int = 0) -> Dispatcher:
     limiter = None
     if settings.emulate_quotas:
         limiter = RateLimiter({**registry.quota_rates(), **parse_overrides(settings.quota_overrides)})
-
-    def resource_of(name: str, labels: dict[str, str]) -> str | None:
-        operation = registry.get(name)
-        return operation.resource_arn(labels) if operation is not None else None
-
-    parts = settings.max_concurrent_parts
-    return Dispatcher(
-        {operation.name: operation.handler for operation in registry},
-        internal_routes={"/_seqstore/health": health},
-        on_startup=startup,
-        on_shutdown=shutdown,
+    policies = Policies(
         verifier=verifier,
-        resource_of=resource_of,
         rate_limiter=limiter,
-        concurrency_limiter=ConcurrencyLimiter(
-            {op.name: parts for op in registry if op.concurrency == uploads.PART_UPLOADS}
-        ),
-        response_cache=(
-            ResponseCache(store.db.data_version, [op.name for op in registry if op.cacheable])
-            if settings.response_cache
-            else None
-        ),
+        concurrency_limiter=ConcurrencyLimiter({uploads.PART_UPLOADS: settings.max_concurrent_parts}),
+        response_cache=ResponseCache(store.db.data_version) if settings.response_cache else None,
     )
+    lifecycle = Lifecycle({"/_seqstore/health": health}, on_startup=startup, on_shutdown=shutdown)
+    return Dispatcher(registry, policies, lifecycle)
 
 
 def app_from_environment() -> Dispatcher:
