@@ -11,11 +11,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from auth_helpers import seqstore_cli
-from conftest import ROOT, free_port
 
 from seqstore import cli, config
 from seqstore.config import ALL, ELSEWHERE, SETTINGS, SettingError, Settings
+from tests.helpers.commands import seqstore_cli
+from tests.helpers.paths import ROOT
+from tests.helpers.ports import free_port
 
 ROWS = {row.name: row for row in SETTINGS}
 

@@ -1,5 +1,5 @@
 """Read sets linked to references: CRAM decoded with the reference named by `referenceArn`, BAM
-@SQ lines checked against it, and the ways a `referenceArn` can be wrong (spec references.md §7).
+@SQ lines checked against it, and the ways a `referenceArn` can be wrong (docs/behaviour.md, "Read set references").
 
 Expected counts and ETags come from htslib through pysam on the same files and FASTAs."""
 

@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 from botocore.model import OperationModel, Shape
 
 from seqstore.protocol.dispatch import Dispatcher
+from seqstore.protocol.operations import Operation, Registry
 from seqstore.protocol.parsing import payload_member
 from seqstore.protocol.streams import ResponseStream
 from tests.helpers.clients import client_env, error_message, error_status, make_client
@@ -611,7 +612,7 @@ def serve_in_thread(app: Dispatcher) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def bare_dispatcher() -> Iterator[str]:
     """The real protocol layer with no handlers at all."""
-    with serve_in_thread(Dispatcher({})) as url:
+    with serve_in_thread(Dispatcher(Registry(()))) as url:
         yield url
 
 
@@ -706,14 +707,14 @@ def recording() -> Iterator[tuple[Any, dict[str, Any]]]:
         received["GetReference"] = params
         return {"payload": _stream(b"")}
 
-    handlers = {
-        "UntagResource": record("UntagResource", {}),
-        "ListSequenceStores": record("ListSequenceStores", {"sequenceStores": []}),
-        "UploadReadSetPart": upload_part,
-        "GetReadSet": get_read_set,
-        "GetReference": get_reference,
-    }
-    with serve_in_thread(Dispatcher(handlers)) as url:
+    registry = Registry((
+        Operation("UntagResource", record("UntagResource", {}), read_only=False),
+        Operation("ListSequenceStores", record("ListSequenceStores", {"sequenceStores": []}), read_only=True),
+        Operation("UploadReadSetPart", upload_part, read_only=False),
+        Operation("GetReadSet", get_read_set, read_only=True),
+        Operation("GetReference", get_reference, read_only=True),
+    ))
+    with serve_in_thread(Dispatcher(registry)) as url:
         yield make_client(url), received
 
 

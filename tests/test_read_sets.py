@@ -438,7 +438,7 @@ def test_list_read_sets_filters_on_creation_time(omics, listed_store) -> None:
     )
     assert listed(omics, s["store"], createdAfter=last + timedelta(seconds=1)) == []
     assert listed(omics, s["store"], createdBefore=first - timedelta(seconds=1)) == []
-    # Bounds are inclusive (spec §15): the newest one is both after and before its own time.
+    # Bounds are inclusive (docs/behaviour.md, "List filters"): the newest one is both after and before its own time.
     assert s[times[-1][1]] in listed(omics, s["store"], createdAfter=last, createdBefore=last)
 
 

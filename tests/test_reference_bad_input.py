@@ -1,6 +1,6 @@
 """FASTA imports that must fail: each bad source of an import job ends FAILED with a statusMessage
 that says what is wrong, creates no reference, and leaves the job's good sources alone
-(spec references.md §3, proposed).
+(docs/behaviour.md, "Reference import", seqstore's choice).
 
 One job carries every case (so the bad sources share it with good ones, first and last); each
 case is its own test of that job's outcome."""

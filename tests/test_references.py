@@ -1,5 +1,5 @@
 """Reference stores, reference import jobs and references, as a boto3 / aws-healthomics-tools user
-sees them (spec references.md).
+sees them (docs/behaviour.md, "Reference stores" to "Deleting a reference").
 
 The session server's account may hold one reference store (the `reference_store_id` fixture), so
 store creation, quota, idempotency and deletion run on separate servers of their own."""

@@ -26,7 +26,7 @@ def store_key(number: int) -> tuple[str, str, str, bytes, None]:
 
 def test_an_answer_is_reused_only_while_the_version_stands() -> None:
     counter = Counter()
-    cache = ResponseCache(counter, ["GetSequenceStore"])
+    cache = ResponseCache(counter)
     key = store_key(1)
     version = cache.version()
     assert cache.get(key, version) is None
@@ -39,7 +39,7 @@ def test_an_answer_is_reused_only_while_the_version_stands() -> None:
 
 def test_an_answer_computed_across_a_commit_is_not_kept() -> None:
     counter = Counter()
-    cache = ResponseCache(counter, ["GetSequenceStore"])
+    cache = ResponseCache(counter)
     before = cache.version()
     assert cache.get(store_key(1), before) is None
     counter.value = 2
@@ -51,13 +51,13 @@ def test_an_answer_computed_across_a_commit_is_not_kept() -> None:
 def test_no_counter_means_no_cache_and_the_bounds_hold() -> None:
     counter = Counter()
     counter.value = None
-    cache = ResponseCache(counter, ["GetSequenceStore"])
+    cache = ResponseCache(counter)
     key = store_key(1)
     cache.put(key, cache.version(), b"x")
     assert cache.get(key, cache.version()) is None
 
     counter.value = 7
-    small = ResponseCache(counter, ["GetSequenceStore"], max_entries=2)
+    small = ResponseCache(counter, max_entries=2)
     keys = [store_key(i) for i in range(3)]
     small.get(keys[0], 7)
     for number, k in enumerate(keys):
@@ -68,7 +68,7 @@ def test_no_counter_means_no_cache_and_the_bounds_hold() -> None:
     small.put(keys[0], 7, b"y" * (MAX_ANSWER_BYTES + 1))
     assert small.get(keys[0], 7) == b"0"  # the oversized answer was not kept
 
-    by_size = ResponseCache(counter, ["GetSequenceStore"], max_total_bytes=100)
+    by_size = ResponseCache(counter, max_total_bytes=100)
     by_size.get(keys[0], 7)
     by_size.put(keys[0], 7, b"a" * 60)
     by_size.put(keys[1], 7, b"b" * 30)

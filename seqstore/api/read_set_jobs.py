@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from ..protocol.operations import OMICS_ARN, Operation
 from ..store.domain import Domain
 from ..store.read_set_jobs import ACTIVATION, EXPORT, IMPORT
 
@@ -45,14 +46,19 @@ def list_read_set_activation_jobs(domain: Domain, params: dict[str, Any]) -> dic
     return {"activationJobs": jobs, "nextToken": token}
 
 
-HANDLERS = {
-    "StartReadSetImportJob": start_read_set_import_job,
-    "GetReadSetImportJob": get_read_set_import_job,
-    "ListReadSetImportJobs": list_read_set_import_jobs,
-    "StartReadSetExportJob": start_read_set_export_job,
-    "GetReadSetExportJob": get_read_set_export_job,
-    "ListReadSetExportJobs": list_read_set_export_jobs,
-    "StartReadSetActivationJob": start_read_set_activation_job,
-    "GetReadSetActivationJob": get_read_set_activation_job,
-    "ListReadSetActivationJobs": list_read_set_activation_jobs,
-}
+STORE = OMICS_ARN + "sequenceStore/{sequenceStoreId}"
+
+# quota_tps: the real service's requests per second per access key (quotas.md §4); the
+# activation jobs' Get and List have none.
+OPERATIONS = (
+    Operation("StartReadSetImportJob", start_read_set_import_job, read_only=False, resource=STORE, quota_tps=5.0),
+    Operation("GetReadSetImportJob", get_read_set_import_job, read_only=True, resource=STORE, quota_tps=5.0),
+    Operation("ListReadSetImportJobs", list_read_set_import_jobs, read_only=True, resource=STORE, quota_tps=5.0),
+    Operation("StartReadSetExportJob", start_read_set_export_job, read_only=False, resource=STORE, quota_tps=5.0),
+    Operation("GetReadSetExportJob", get_read_set_export_job, read_only=True, resource=STORE, quota_tps=5.0),
+    Operation("ListReadSetExportJobs", list_read_set_export_jobs, read_only=True, resource=STORE, quota_tps=5.0),
+    Operation("StartReadSetActivationJob", start_read_set_activation_job, read_only=False, resource=STORE,
+              quota_tps=5.0),
+    Operation("GetReadSetActivationJob", get_read_set_activation_job, read_only=True, resource=STORE),
+    Operation("ListReadSetActivationJobs", list_read_set_activation_jobs, read_only=True, resource=STORE),
+)

@@ -3,6 +3,7 @@
 import asyncio
 from typing import Any
 
+from ..protocol.operations import OMICS_ARN, Operation
 from ..protocol.streams import ResponseStream
 from ..store.domain import Domain
 from ..store.read_set_rows import PartRange
@@ -38,9 +39,15 @@ def part_stream(domain: Domain, part: PartRange) -> ResponseStream:
     )
 
 
-HANDLERS = {
-    "GetReadSetMetadata": get_read_set_metadata,
-    "ListReadSets": list_read_sets,
-    "BatchDeleteReadSet": batch_delete_read_set,
-    "GetReadSet": get_read_set,
-}
+STORE = OMICS_ARN + "sequenceStore/{sequenceStoreId}"
+READ_SET = STORE + "/readSet/{id}"
+
+# quota_tps: the real service's requests per second per access key (quotas.md §4).
+OPERATIONS = (
+    # GetReadSetMetadata is what pipelines poll while a read set is ingested.
+    Operation("GetReadSetMetadata", get_read_set_metadata, read_only=True, cacheable=True, resource=READ_SET,
+              quota_tps=5.0),
+    Operation("ListReadSets", list_read_sets, read_only=True, cacheable=True, resource=STORE, quota_tps=5.0),
+    Operation("BatchDeleteReadSet", batch_delete_read_set, read_only=False, resource=STORE, quota_tps=1.0),
+    Operation("GetReadSet", get_read_set, read_only=True, resource=READ_SET, quota_tps=30.0),
+)

@@ -3,6 +3,7 @@
 import asyncio
 from typing import Any
 
+from ..protocol.operations import OMICS_ARN, Operation
 from ..store.domain import Domain
 from .read_sets import part_stream
 
@@ -59,16 +60,25 @@ def list_reference_import_jobs(domain: Domain, params: dict[str, Any]) -> dict[s
     return domain.reference_imports.list_imports(params)
 
 
-HANDLERS = {
-    "CreateReferenceStore": create_reference_store,
-    "GetReferenceStore": get_reference_store,
-    "ListReferenceStores": list_reference_stores,
-    "DeleteReferenceStore": delete_reference_store,
-    "GetReferenceMetadata": get_reference_metadata,
-    "ListReferences": list_references,
-    "DeleteReference": delete_reference,
-    "GetReference": get_reference,
-    "StartReferenceImportJob": start_reference_import_job,
-    "GetReferenceImportJob": get_reference_import_job,
-    "ListReferenceImportJobs": list_reference_import_jobs,
-}
+STORE = OMICS_ARN + "referenceStore/{id}"
+IN_STORE = OMICS_ARN + "referenceStore/{referenceStoreId}"
+REFERENCE = IN_STORE + "/reference/{id}"
+
+# quota_tps: the real service's requests per second per access key (quotas.md §4);
+# GetReferenceStore has none.
+OPERATIONS = (
+    Operation("CreateReferenceStore", create_reference_store, read_only=False, quota_tps=1.0),
+    Operation("GetReferenceStore", get_reference_store, read_only=True, cacheable=True, resource=STORE),
+    Operation("ListReferenceStores", list_reference_stores, read_only=True, cacheable=True, quota_tps=5.0),
+    Operation("DeleteReferenceStore", delete_reference_store, read_only=False, resource=STORE, quota_tps=1.0),
+    Operation("GetReferenceMetadata", get_reference_metadata, read_only=True, cacheable=True, resource=REFERENCE,
+              quota_tps=5.0),
+    Operation("ListReferences", list_references, read_only=True, cacheable=True, resource=IN_STORE, quota_tps=5.0),
+    Operation("DeleteReference", delete_reference, read_only=False, resource=REFERENCE, quota_tps=1.0),
+    Operation("GetReference", get_reference, read_only=True, resource=REFERENCE, quota_tps=10.0),
+    Operation("StartReferenceImportJob", start_reference_import_job, read_only=False, resource=IN_STORE,
+              quota_tps=5.0),
+    Operation("GetReferenceImportJob", get_reference_import_job, read_only=True, resource=IN_STORE, quota_tps=5.0),
+    Operation("ListReferenceImportJobs", list_reference_import_jobs, read_only=True, resource=IN_STORE,
+              quota_tps=5.0),
+)

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from ..protocol.operations import Operation
 from ..store.domain import Domain
 
 
@@ -17,8 +18,12 @@ def delete_s3_access_policy(domain: Domain, params: dict[str, Any]) -> dict[str,
     return domain.s3_access.delete(params["s3AccessPointArn"])
 
 
-HANDLERS = {
-    "PutS3AccessPolicy": put_s3_access_policy,
-    "GetS3AccessPolicy": get_s3_access_policy,
-    "DeleteS3AccessPolicy": delete_s3_access_policy,
-}
+ACCESS_POINT = "{s3AccessPointArn}"  # the path carries the ARN itself
+
+# quota_tps: the real service's requests per second per access key (quotas.md §4).
+OPERATIONS = (
+    Operation("PutS3AccessPolicy", put_s3_access_policy, read_only=False, resource=ACCESS_POINT, quota_tps=1.0),
+    Operation("GetS3AccessPolicy", get_s3_access_policy, read_only=True, resource=ACCESS_POINT, quota_tps=1.0),
+    Operation("DeleteS3AccessPolicy", delete_s3_access_policy, read_only=False, resource=ACCESS_POINT,
+              quota_tps=1.0),
+)

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from ..protocol.operations import OMICS_ARN, Operation
 from ..store.domain import Domain
 
 
@@ -25,10 +26,13 @@ def delete_sequence_store(domain: Domain, params: dict[str, Any]) -> dict[str, A
     return domain.sequence_stores.delete(params["id"])
 
 
-HANDLERS = {
-    "CreateSequenceStore": create_sequence_store,
-    "GetSequenceStore": get_sequence_store,
-    "ListSequenceStores": list_sequence_stores,
-    "UpdateSequenceStore": update_sequence_store,
-    "DeleteSequenceStore": delete_sequence_store,
-}
+STORE = OMICS_ARN + "sequenceStore/{id}"
+
+# quota_tps: the real service's requests per second per access key (quotas.md §4).
+OPERATIONS = (
+    Operation("CreateSequenceStore", create_sequence_store, read_only=False, quota_tps=1.0),
+    Operation("GetSequenceStore", get_sequence_store, read_only=True, cacheable=True, resource=STORE, quota_tps=5.0),
+    Operation("ListSequenceStores", list_sequence_stores, read_only=True, cacheable=True, quota_tps=5.0),
+    Operation("UpdateSequenceStore", update_sequence_store, read_only=False, resource=STORE, quota_tps=1.0),
+    Operation("DeleteSequenceStore", delete_sequence_store, read_only=False, resource=STORE, quota_tps=1.0),
+)

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from ..protocol.operations import Operation
 from ..store.domain import Domain
 
 
@@ -17,8 +18,11 @@ def list_tags_for_resource(domain: Domain, params: dict[str, Any]) -> dict[str, 
     return domain.tagging.list_tags(params["resourceArn"])
 
 
-HANDLERS = {
-    "TagResource": tag_resource,
-    "UntagResource": untag_resource,
-    "ListTagsForResource": list_tags_for_resource,
-}
+RESOURCE = "{resourceArn}"  # the path carries the ARN itself
+
+# The tag calls have no quota.
+OPERATIONS = (
+    Operation("TagResource", tag_resource, read_only=False, resource=RESOURCE),
+    Operation("UntagResource", untag_resource, read_only=False, resource=RESOURCE),
+    Operation("ListTagsForResource", list_tags_for_resource, read_only=True, resource=RESOURCE),
+)

@@ -8,6 +8,7 @@ import hashlib
 from typing import Any
 
 from ..errors import ValidationException
+from ..protocol.operations import OMICS_ARN, Operation
 from ..protocol.streams import RequestBody
 from ..store.domain import Domain
 
@@ -39,14 +40,24 @@ def list_read_set_upload_parts(domain: Domain, params: dict[str, Any]) -> dict[s
     return domain.uploads.list_parts(params)
 
 
-HANDLERS = {
-    "CreateMultipartReadSetUpload": create_multipart_read_set_upload,
-    "UploadReadSetPart": upload_read_set_part,
-    "CompleteMultipartReadSetUpload": complete_multipart_read_set_upload,
-    "AbortMultipartReadSetUpload": abort_multipart_read_set_upload,
-    "ListMultipartReadSetUploads": list_multipart_read_set_uploads,
-    "ListReadSetUploadParts": list_read_set_upload_parts,
-}
+STORE = OMICS_ARN + "sequenceStore/{sequenceStoreId}"
+# The concurrency class of streamed part uploads: each holds a connection and a blob writer, so
+# their number in flight per access key is bounded (Settings.max_concurrent_parts).
+PART_UPLOADS = "part uploads"
+
+# quota_tps: the real service's requests per second per access key (quotas.md §4).
+OPERATIONS = (
+    Operation("CreateMultipartReadSetUpload", create_multipart_read_set_upload, read_only=False, resource=STORE,
+              quota_tps=1.0),
+    Operation("UploadReadSetPart", upload_read_set_part, read_only=False, resource=STORE, quota_tps=10.0,
+              concurrency=PART_UPLOADS),
+    Operation("CompleteMultipartReadSetUpload", complete_multipart_read_set_upload, read_only=False,
+              resource=STORE, quota_tps=1.0),
+    Operation("AbortMultipartReadSetUpload", abort_multipart_read_set_upload, read_only=False, resource=STORE,
+              quota_tps=1.0),
+    Operation("ListMultipartReadSetUploads", list_multipart_read_set_uploads, read_only=True, resource=STORE),
+    Operation("ListReadSetUploadParts", list_read_set_upload_parts, read_only=True, resource=STORE),
+)
 
 
 async def receive_part(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Answers of pure reads, reused while the database has not changed.
 
-A read such as GetSequenceStore is a function of the database alone. Its serialized answer is
+A read such as GetSequenceStore is a function of the database alone (its declaration says
+`cacheable`: no clock, no blob store, no caller in its answer). Its serialized answer is
 kept per process, keyed by the request's path, query, body and content type, and reused only
 while a value that every commit to the database changes, whichever connection or process makes
 it (Database.data_version: SQLite's WAL-index header), is still what it was before the answer
@@ -11,7 +12,7 @@ without such a counter (PostgreSQL) gets no cache: every request is answered fro
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 CacheKey = tuple[str, str, str, bytes, str | None]
 
@@ -26,12 +27,10 @@ class ResponseCache:
     def __init__(
         self,
         version: Callable[[], object | None],
-        operations: Iterable[str],
         max_entries: int = MAX_ENTRIES,
         max_total_bytes: int = MAX_TOTAL_BYTES,
     ) -> None:
         self._version = version
-        self.operations = frozenset(operations)
         self._max_entries = max_entries
         self._max_total_bytes = max_total_bytes
         self._answers: dict[CacheKey, bytes] = {}

@@ -18,6 +18,7 @@ JSON_CONTENT_TYPES = ("application/json", "application/x-amz-json-1.0", "applica
 # An integer in a query string or header as botocore writes it: ASCII digits (`int()` alone would
 # also take " 7", "+5", "1_000" and non-ASCII digits such as "٣").
 INTEGER_TEXT = re.compile(r"-?[0-9]+")
+MAX_JSON_BODY = 1024 * 1024
 
 
 @cache  # per operation (the model's objects live as long as the process): both run per request
@@ -64,6 +65,26 @@ def _scalar(shape: Any, text: str, where: str, validator: Validator) -> Any:
         validator.fail(where, f"expected true or false, got {text!r}")
         return None
     return text
+
+
+def content_length(headers: dict[str, str]) -> int | None:
+    value = headers.get("content-length")
+    if value is None:
+        return None
+    try:
+        length = int(value)
+    except ValueError:
+        raise ValidationException(f"Content-Length {value!r} is not a number") from None
+    if length < 0:
+        raise ValidationException("Content-Length must not be negative")
+    return length
+
+
+def parse_body(body: bytes, headers: dict[str, str], expects_json: bool) -> dict[str, Any]:
+    """The JSON members of a small body; an empty body is no members when none are expected."""
+    if not body.strip() and not expects_json:
+        return {}
+    return parse_body_json(body, headers.get("content-type"))
 
 
 def parse_body_json(body: bytes, content_type: str | None) -> dict[str, Any]:

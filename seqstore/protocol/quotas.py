@@ -1,5 +1,7 @@
 """Emulation of the real service's per-operation request rates (quotas.md §4), so that teams can
-test their retry logic against the limits they will meet in the cloud. Off by default."""
+test their retry logic against the limits they will meet in the cloud (off by default), and the
+bound on requests in flight per concurrency class. The rates and the classes are declared with
+each operation (`Operation.quota_tps`, `Operation.concurrency`)."""
 
 from __future__ import annotations
 
@@ -7,54 +9,6 @@ import threading
 import time
 
 from ..errors import ThrottlingException
-
-# Transactions per second by operation, per access key (quotas.md §4). Operations not listed
-# (the tag calls, CreateMultipart… listed below, …) are not limited.
-DEFAULT_RATES: dict[str, float] = {
-    **dict.fromkeys(
-        (
-            "CreateSequenceStore",
-            "UpdateSequenceStore",
-            "DeleteSequenceStore",
-            "CreateReferenceStore",
-            "DeleteReferenceStore",
-            "BatchDeleteReadSet",
-            "DeleteReference",
-            "CreateMultipartReadSetUpload",
-            "CompleteMultipartReadSetUpload",
-            "AbortMultipartReadSetUpload",
-            "GetS3AccessPolicy",
-            "PutS3AccessPolicy",
-            "DeleteS3AccessPolicy",
-        ),
-        1.0,
-    ),
-    "GetReference": 10.0,
-    "UploadReadSetPart": 10.0,
-    "GetReadSet": 30.0,
-    **dict.fromkeys(
-        (
-            "GetSequenceStore",
-            "ListSequenceStores",
-            "GetReadSetMetadata",
-            "ListReadSets",
-            "StartReadSetImportJob",
-            "GetReadSetImportJob",
-            "ListReadSetImportJobs",
-            "StartReadSetExportJob",
-            "GetReadSetExportJob",
-            "ListReadSetExportJobs",
-            "ListReferenceStores",
-            "StartReferenceImportJob",
-            "GetReferenceImportJob",
-            "ListReferenceImportJobs",
-            "ListReferences",
-            "GetReferenceMetadata",
-            "StartReadSetActivationJob",
-        ),
-        5.0,
-    ),
-}
 
 
 def parse_overrides(text: str) -> dict[str, float]:
@@ -98,33 +52,34 @@ class RateLimiter:
 
 
 class ConcurrencyLimiter:
-    """At most `limit` requests of one operation in flight per access key (streamed uploads
-    hold a connection and a blob writer each, so a client must not open thousands)."""
+    """At most `limit` requests of one concurrency class in flight per access key (streamed
+    uploads hold a connection and a blob writer each, so a client must not open thousands)."""
 
     def __init__(self, limits: dict[str, int]) -> None:
         self.limits = {name: limit for name, limit in limits.items() if limit > 0}
         self._in_flight: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
 
-    def enter(self, access_key_id: str, operation: str) -> bool:
-        """Count a request in, or raise ThrottlingException; True when it must be counted out."""
-        limit = self.limits.get(operation)
+    def enter(self, access_key_id: str, concurrency: str, operation: str) -> bool:
+        """Count a request of `operation` in its class, or raise ThrottlingException; True when
+        it must be counted out (`leave`)."""
+        limit = self.limits.get(concurrency)
         if limit is None:
             return False
         with self._lock:
-            count = self._in_flight.get((access_key_id, operation), 0)
+            count = self._in_flight.get((access_key_id, concurrency), 0)
             if count >= limit:
                 raise ThrottlingException(
                     f"Too many concurrent {operation} requests for this access key (at most {limit}); "
                     "retry when some have finished"
                 )
-            self._in_flight[(access_key_id, operation)] = count + 1
+            self._in_flight[(access_key_id, concurrency)] = count + 1
         return True
 
-    def leave(self, access_key_id: str, operation: str) -> None:
+    def leave(self, access_key_id: str, concurrency: str) -> None:
         with self._lock:
-            count = self._in_flight.get((access_key_id, operation), 1) - 1
+            count = self._in_flight.get((access_key_id, concurrency), 1) - 1
             if count:
-                self._in_flight[(access_key_id, operation)] = count
+                self._in_flight[(access_key_id, concurrency)] = count
             else:
-                self._in_flight.pop((access_key_id, operation), None)
+                self._in_flight.pop((access_key_id, concurrency), None)
