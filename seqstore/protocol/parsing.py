@@ -1,6 +1,5 @@
 """Turn an HTTP request into an operation's input dict, using the model's bindings:
-URI labels, query-string members, header members, a JSON body (read whole here, within a size
-limit) or a streaming payload."""
+URI labels, query-string members, header members, a JSON body or a streaming payload."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from urllib.parse import unquote
 from botocore.model import OperationModel
 
 from .errors import ValidationException
-from .streams import Receive, receive_within
 from .validation import Validator
 
 JSON_CONTENT_TYPES = ("application/json", "application/x-amz-json-1.0", "application/x-amz-json-1.1")
@@ -80,28 +78,6 @@ def content_length(headers: dict[str, str]) -> int | None:
     if length < 0:
         raise ValidationException("Content-Length must not be negative")
     return length
-
-
-async def read_body(receive: Receive, headers: dict[str, str], timeout: float) -> bytes:
-    """Read a small (JSON) body, refusing more than MAX_JSON_BODY before reading it whole."""
-    length = content_length(headers)
-    if length is not None and length > MAX_JSON_BODY:
-        raise ValidationException(
-            f"The request body has {length} bytes; JSON bodies may have at most {MAX_JSON_BODY}"
-        )
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive_within(receive, timeout)
-        if message["type"] == "http.disconnect":
-            raise ValidationException("The connection closed before the request body was received")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_JSON_BODY:
-            raise ValidationException(f"The request body exceeds {MAX_JSON_BODY} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def parse_body(body: bytes, headers: dict[str, str], expects_json: bool) -> dict[str, Any]:
