@@ -33,7 +33,7 @@ POST_READS = {
     "ListReferences",
     "ListSequenceStores",
 }
-# The rates quotas.DEFAULT_RATES held (quotas.md §4: requests per second per access key).
+# The rates quotas.DEFAULT_RATES held (docs/behaviour.md, "Request rates": requests per second per access key).
 OLD_RATES: dict[str, float] = {
     **dict.fromkeys(
         ("CreateSequenceStore", "UpdateSequenceStore", "DeleteSequenceStore", "CreateReferenceStore",

@@ -48,7 +48,7 @@ def list_read_set_activation_jobs(domain: Domain, params: dict[str, Any]) -> dic
 
 STORE = OMICS_ARN + "sequenceStore/{sequenceStoreId}"
 
-# quota_tps: the real service's requests per second per access key (quotas.md §4); the
+# quota_tps: the real service's requests per second per access key (docs/behaviour.md, "Request rates"); the
 # activation jobs' Get and List have none.
 OPERATIONS = (
     Operation("StartReadSetImportJob", start_read_set_import_job, read_only=False, resource=STORE, quota_tps=5.0),

@@ -42,7 +42,7 @@ def part_stream(domain: Domain, part: PartRange) -> ResponseStream:
 STORE = OMICS_ARN + "sequenceStore/{sequenceStoreId}"
 READ_SET = STORE + "/readSet/{id}"
 
-# quota_tps: the real service's requests per second per access key (quotas.md §4).
+# quota_tps: the real service's requests per second per access key (docs/behaviour.md, "Request rates").
 OPERATIONS = (
     # GetReadSetMetadata is what pipelines poll while a read set is ingested.
     Operation("GetReadSetMetadata", get_read_set_metadata, read_only=True, cacheable=True, resource=READ_SET,

@@ -64,7 +64,7 @@ STORE = OMICS_ARN + "referenceStore/{id}"
 IN_STORE = OMICS_ARN + "referenceStore/{referenceStoreId}"
 REFERENCE = IN_STORE + "/reference/{id}"
 
-# quota_tps: the real service's requests per second per access key (quotas.md §4);
+# quota_tps: the real service's requests per second per access key (docs/behaviour.md, "Request rates");
 # GetReferenceStore has none.
 OPERATIONS = (
     Operation("CreateReferenceStore", create_reference_store, read_only=False, quota_tps=1.0),

@@ -20,7 +20,7 @@ def delete_s3_access_policy(domain: Domain, params: dict[str, Any]) -> dict[str,
 
 ACCESS_POINT = "{s3AccessPointArn}"  # the path carries the ARN itself
 
-# quota_tps: the real service's requests per second per access key (quotas.md §4).
+# quota_tps: the real service's requests per second per access key (docs/behaviour.md, "Request rates").
 OPERATIONS = (
     Operation("PutS3AccessPolicy", put_s3_access_policy, read_only=False, resource=ACCESS_POINT, quota_tps=1.0),
     Operation("GetS3AccessPolicy", get_s3_access_policy, read_only=True, resource=ACCESS_POINT, quota_tps=1.0),

@@ -28,7 +28,7 @@ def delete_sequence_store(domain: Domain, params: dict[str, Any]) -> dict[str, A
 
 STORE = OMICS_ARN + "sequenceStore/{id}"
 
-# quota_tps: the real service's requests per second per access key (quotas.md §4).
+# quota_tps: the real service's requests per second per access key (docs/behaviour.md, "Request rates").
 OPERATIONS = (
     Operation("CreateSequenceStore", create_sequence_store, read_only=False, quota_tps=1.0),
     Operation("GetSequenceStore", get_sequence_store, read_only=True, cacheable=True, resource=STORE, quota_tps=5.0),

@@ -45,7 +45,7 @@ STORE = OMICS_ARN + "sequenceStore/{sequenceStoreId}"
 # their number in flight per access key is bounded (Settings.max_concurrent_parts).
 PART_UPLOADS = "part uploads"
 
-# quota_tps: the real service's requests per second per access key (quotas.md §4).
+# quota_tps: the real service's requests per second per access key (docs/behaviour.md, "Request rates").
 OPERATIONS = (
     Operation("CreateMultipartReadSetUpload", create_multipart_read_set_upload, read_only=False, resource=STORE,
               quota_tps=1.0),

@@ -1,4 +1,4 @@
-"""AWS Signature Version 4 verification of incoming requests (wire-protocol.md §9).
+"""AWS Signature Version 4 verification of incoming requests (docs/behaviour.md, "SigV4").
 
 The signature is recomputed from the request exactly as received (raw path, raw query, the
 signed headers, the body's hash or the declared payload hash) with the rules of botocore's

@@ -39,7 +39,7 @@ def has_json_body(operation: OperationModel) -> bool:
 
 def parse_query(raw_query: str) -> dict[str, list[str]]:
     """Split a raw query string into decoded names and their values, in order. `+` stays a
-    literal plus: botocore encodes spaces as %20 (wire-protocol.md §3.2)."""
+    literal plus: botocore encodes spaces as %20 (docs/behaviour.md, "Query strings")."""
     result: dict[str, list[str]] = {}
     for pair in raw_query.split("&"):
         if not pair:

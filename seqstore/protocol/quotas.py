@@ -1,4 +1,4 @@
-"""Emulation of the real service's per-operation request rates (quotas.md §4), so that teams can
+"""Emulation of the real service's per-operation request rates (docs/behaviour.md, "Request rates"), so that teams can
 test their retry logic against the limits they will meet in the cloud (off by default), and the
 bound on requests in flight per concurrency class. The rates and the classes are declared with
 each operation (`Operation.quota_tps`, `Operation.concurrency`)."""

@@ -17,7 +17,7 @@ Serializer = Callable[[Any], Any]
 
 @lru_cache(maxsize=16384)
 def format_timestamp(value: datetime) -> str:
-    """UTC, milliseconds, `Z` (wire-protocol.md §4.2). Cached: lists show the same stores' and
+    """UTC, milliseconds, `Z` (docs/behaviour.md, "Timestamps on the wire"). Cached: lists show the same stores' and
     read sets' times again and again (a hit costs a tenth of formatting)."""
     if value.utcoffset():
         value = value.astimezone(UTC)

@@ -1,6 +1,6 @@
 """Check input values against the model's shapes: types, required members, lengths, ranges,
 enums and patterns. botocore checks only `required`, types and `min` on the client side
-(wire-protocol.md §3.6); everything else must be checked here."""
+(docs/behaviour.md, "Server-side validation"); everything else must be checked here."""
 
 from __future__ import annotations
 
