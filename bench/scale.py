@@ -4,7 +4,7 @@ Starts `seqstore serve --auth none` on a fresh PostgreSQL schema, creates one se
 grows it, size by size (default 10k, 100k, 1M ACTIVE read sets, plus ~0.9% PROCESSING_UPLOAD and
 UPLOAD_FAILED ones), with synthetic metadata rows written through the service layer
 (`ReadSets.insert_active_many`, which is `insert_processing` + `mark_active` in multi-row
-statements, for the ACTIVE ones; `insert_processing` and `mark_failed` one by one for the
+statements, for the ACTIVE ones; `insert_processing` and `fail_processing` one by one for the
 others), one transaction per batch. Only metadata: no file bytes exist. After each fill the
 tables are VACUUM ANALYZEd (the state autovacuum reaches on its own), then boto3 times, through
 the HTTP API, median and p95 of `--reps` calls:

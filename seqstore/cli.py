@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import os
 import sys
+from typing import Any
 
 from .config import ALL, SETTINGS, Setting, SettingError, Settings
 
@@ -107,6 +108,39 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
             print(f"no active key {args.access_key_id}", file=sys.stderr)
             return 1
         print(f"revoked {args.access_key_id} (servers stop accepting it within seconds)")
+    elif args.keys_command == "token":
+        return _token(store, args)
+    return 0
+
+
+def _token(store: Any, args: argparse.Namespace) -> int:
+    """Print a bearer token (for htsget clients) on the last line."""
+    from .dataplane.tokens import TokenError, make_token
+
+    key_id = args.access_key_id
+    if key_id is None:
+        active = [row["accessKeyId"] for row in store.keys.list_keys() if not row["revoked"]]
+        if store.keys.env_key is not None:
+            active.append(store.keys.env_key.access_key_id)
+        if len(active) != 1:
+            print(
+                f"seqstore: {len(active)} active keys; name one with --access-key-id (`seqstore keys list`)",
+                file=sys.stderr,
+            )
+            return 2
+        key_id = active[0]
+    key = store.keys.lookup(key_id)
+    if key is None:
+        print(f"seqstore: no active key {key_id}", file=sys.stderr)
+        return 2
+    try:
+        token = make_token(key, read_only=args.read_only, lifetime=args.expires_in)
+    except TokenError as exc:
+        print(f"seqstore: {exc}", file=sys.stderr)
+        return 2
+    kind = "read-only " if args.read_only or key.read_only else ""
+    print(f"# a {kind}bearer token of key {key_id}, valid {args.expires_in} s; send it as Authorization: Bearer")
+    print(token)
     return 0
 
 
@@ -186,7 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     listing = keys_commands.add_parser("list", help="list keys (never their secrets)")
     revoke = keys_commands.add_parser("revoke", help="revoke a key")
     revoke.add_argument("access_key_id")
-    for subcommand in (create, listing, revoke):
+    token = keys_commands.add_parser("token", help="print a bearer token for htsget clients")
+    token.add_argument("--access-key-id", help="the key the token stands for (default: the only active key)")
+    token.add_argument("--read-only", action="store_true", help="the token may only read")
+    token.add_argument(
+        "--expires-in", type=int, default=3600, metavar="SECONDS", help="lifetime in seconds (default 3600)"
+    )
+    for subcommand in (create, listing, revoke, token):
         _setting_options(subcommand, "keys")
     keys.set_defaults(run=_keys, log_level="warning")
     worker = commands.add_parser(

@@ -5,11 +5,13 @@ the tests and the benchmarks assemble the service here, and only here."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from . import native, queue
 from .api.app import create_app
 from .blobs import open_blob_store
 from .config import Settings
+from .dataplane.htsget import HtsgetApp
 from .db.engine import Database
 from .jobs.runners import build_worker
 from .jobs.worker import Worker
@@ -46,7 +48,25 @@ def worker(domain: Domain, threads: int) -> Worker:
     return build_worker(domain, threads)
 
 
-def application(domain: Domain, *, job_threads: int = 0) -> Dispatcher:
+class Front:
+    """The ASGI application of one port: each request goes to the plane that answers it (htsget
+    under /htsget/), every other one, and the lifespan, to the omics API."""
+
+    def __init__(self, omics: Dispatcher, planes: list[Any]) -> None:
+        self.omics = omics
+        self.planes = planes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            for plane in self.planes:
+                if plane.handles(path):
+                    await plane(scope, receive, send)
+                    return
+        await self.omics(scope, receive, send)
+
+
+def application(domain: Domain, *, job_threads: int = 0) -> Front:
     """The ASGI application on `domain`, with `job_threads` job worker threads in this process
     (0: jobs are left to `seqstore worker` processes)."""
     jobs = worker(domain, job_threads) if job_threads else None
@@ -61,10 +81,10 @@ def application(domain: Domain, *, job_threads: int = 0) -> Dispatcher:
         if jobs is not None:
             jobs.stop()
 
-    return create_app(domain, on_startup=startup, on_shutdown=shutdown)
+    return Front(create_app(domain, on_startup=startup, on_shutdown=shutdown), [HtsgetApp(domain)])
 
 
-def app_from_environment() -> Dispatcher:
+def app_from_environment() -> Front:
     """The application as configured by SEQSTORE_* variables: the factory each API process of
     `seqstore serve --workers N` builds (uvicorn imports it by name in every process)."""
     settings = Settings()

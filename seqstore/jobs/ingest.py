@@ -39,8 +39,9 @@ def stored_file_names(name: str, file_type: str, paired: bool) -> dict[str, str]
 
 def imported_file_names(source_files: dict[str, str], file_type: str) -> dict[str, str]:
     """Object names of an imported read set's files (docs/behaviour.md, "Read set file names"):
-    each source keeps its file name (FASTQ, stored gzip-compressed, ends in .gz or .bgz); two FASTQ sources of the same name get
-    `_sourceN` before the extension; the index is `<source file name>.bai|.crai`."""
+    each source keeps its file name (FASTQ, stored gzip-compressed, ends in .gz or .bgz); two
+    FASTQ sources of the same name get `_sourceN` before the extension; the index is
+    `<source file name>.bai|.crai`."""
     names = {file: safe_file_name(uri.rsplit("/", 1)[-1]) for file, uri in source_files.items() if uri}
     if file_type != "FASTQ":
         names["index"] = f"{names['source1']}.{'crai' if file_type == 'CRAM' else 'bai'}"  # none for uBAM

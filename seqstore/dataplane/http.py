@@ -1,0 +1,118 @@
+"""The small HTTP pieces the data planes share: a request read from ASGI, JSON and ranged file
+answers."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+MAX_BODY = 1024 * 1024  # JSON bodies of the data planes are small
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    scheme: str
+    client: str | None
+
+    def first(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    @property
+    def base_url(self) -> str:
+        """scheme://host[:port] as the client reached this server."""
+        return f"{self.scheme}://{self.headers.get('host', 'localhost')}"
+
+
+async def read_request(scope: dict[str, Any], receive: Receive) -> Request:
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    query: dict[str, list[str]] = {}
+    for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+        query.setdefault(name, []).append(value)
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+        if len(body) > MAX_BODY:
+            raise ValueError(f"the request body is over {MAX_BODY} bytes")
+    client = scope.get("client")
+    return Request(
+        scope["method"],
+        scope["path"],
+        query,
+        headers,
+        body,
+        scope.get("scheme", "http"),
+        client[0] if client else None,
+    )
+
+
+async def send_json(send: Send, status: int, document: Any, content_type: str = "application/json") -> None:
+    body = json.dumps(document).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """A `Range: bytes=a-b | a- | -n` header within `size` bytes → (offset, length); None without
+    one; ValueError when it selects nothing."""
+    if header is None:
+        return None
+    match = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        raise ValueError(f"the Range {header!r} is not bytes=START-END, START- or -SUFFIX")
+    first, last = match.group(1), match.group(2)
+    if first == "":
+        length = min(int(last), size)
+        if length == 0:
+            raise ValueError(f"the Range {header!r} selects no bytes")
+        return size - length, length
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        raise ValueError(f"the Range {header!r} is outside the file's {size} bytes")
+    return start, end - start + 1
+
+
+async def send_bytes(
+    send: Send,
+    chunks: AsyncIterator[bytes],
+    *,
+    size: int,
+    offset: int,
+    length: int,
+    partial: bool,
+    content_type: str = "application/octet-stream",
+) -> None:
+    headers = [
+        (b"content-type", content_type.encode()),
+        (b"content-length", str(length).encode()),
+        (b"accept-ranges", b"bytes"),
+    ]
+    if partial:
+        headers.append((b"content-range", f"bytes {offset}-{offset + length - 1}/{size}".encode()))
+    await send({"type": "http.response.start", "status": 206 if partial else 200, "headers": headers})
+    async for chunk in chunks:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
