@@ -11,6 +11,7 @@ from . import native, queue
 from .api.app import create_app
 from .blobs import open_blob_store
 from .config import Settings
+from .dataplane.drs import DrsApp
 from .dataplane.htsget import HtsgetApp
 from .db.engine import Database
 from .jobs.runners import build_worker
@@ -50,7 +51,7 @@ def worker(domain: Domain, threads: int) -> Worker:
 
 class Front:
     """The ASGI application of one port: each request goes to the plane that answers it (htsget
-    under /htsget/), every other one, and the lifespan, to the omics API."""
+    under /htsget/, DRS under /ga4gh/drs/v1/), every other one, and the lifespan, to the omics API."""
 
     def __init__(self, omics: Dispatcher, planes: list[Any]) -> None:
         self.omics = omics
@@ -81,7 +82,7 @@ def application(domain: Domain, *, job_threads: int = 0) -> Front:
         if jobs is not None:
             jobs.stop()
 
-    return Front(create_app(domain, on_startup=startup, on_shutdown=shutdown), [HtsgetApp(domain)])
+    return Front(create_app(domain, on_startup=startup, on_shutdown=shutdown), [HtsgetApp(domain), DrsApp(domain)])
 
 
 def app_from_environment() -> Front:

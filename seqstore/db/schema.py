@@ -149,6 +149,7 @@ read_set_files = Table(
     Column("file_name", Text, nullable=False),
     Column("content_length", BigInteger, nullable=False),
     Column("part_size", BigInteger, nullable=False),
+    Column("md5", String(32)),  # of the stored bytes (0009); NULL for files stored before it
 )
 
 uploads = Table(
@@ -225,6 +226,7 @@ reference_files = Table(
     Column("file_name", Text, nullable=False),
     Column("content_length", BigInteger, nullable=False),
     Column("part_size", BigInteger, nullable=False),
+    Column("md5", String(32)),  # of the stored bytes (0009); NULL for files stored before it
 )
 
 # The durable work queue: API jobs (imports, exports, activations) and internal work

@@ -226,3 +226,13 @@ def open_content(name: str, path: Path, sniffed: Sniffed) -> Iterator[Callable[[
         yield read
     finally:
         reader.close()
+
+
+def file_md5(path: Path, chunk: int = 1 << 20) -> str:
+    """The MD5 of a file's bytes, hex (hashlib releases the GIL: callers may run it in a thread
+    beside other work)."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from .. import genomics, queue
 from ..blobs import CopySource
 from ..genomics import IngestError
+from ..genomics.streams import file_md5
 from ..store.domain import Domain
 from ..store.read_set_lifecycle import Analysis
 from ..store.read_set_rows import StoredFile, safe_file_name
@@ -77,6 +79,10 @@ def ingest_read_set(
     client that sees UPLOAD_FAILED sees the final message (and a crash before the mark redoes
     both)."""
     family = domain.sequence_stores.row(read_set.sequence_store_id).etag_algorithm_family
+    # The stored bytes' MD5 (DRS serves it, verify checks it), hashed beside the scan.
+    hashing = ThreadPoolExecutor(max(1, len(sources)), thread_name_prefix="seqstore-md5")
+    digests = {path: hashing.submit(file_md5, path) for path in sources.values()}
+    hashing.shutdown(wait=False)
     try:
         if read_set.file_type == "FASTQ":
             result = genomics.ingest_fastq(sources["source1"], sources.get("source2"), family, work_dir)
@@ -112,9 +118,11 @@ def ingest_read_set(
             or (copies and file in copies and domain.blobs.copy_in(key, copies[file]))
         ):
             size = path.stat().st_size
+            digest = digests[path].result()
         else:
+            digest = digests[path].result() if path in digests else file_md5(path)
             size = domain.blobs.put_file(key, path, move=path.is_relative_to(work_dir))
-        files.append(StoredFile(file, key, names[file], size))
+        files.append(StoredFile(file, key, names[file], size, digest))
     tagged = domain.read_set_objects.tag_files(read_set.id, [f.blob_key for f in files])
     analysis = Analysis(result.read_count, result.base_count, result.alignment, result.etag_algorithm, result.etags)
     domain.lifecycle.mark_active(read_set.id, analysis, files)

@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import genomics
 from ..genomics import IngestError
+from ..genomics.streams import file_md5
 from ..queue import items, kinds
 from ..store.read_set_rows import safe_file_name
 from .items import ItemFailed, ItemJobRunner
@@ -61,7 +62,8 @@ class ReferenceImportRunner(ItemJobRunner):
             ("index", result.fai_path, f"{name}.fasta.fai"),
         ):
             key = f"{prefix}/{file_name}"
+            digest = file_md5(local)  # before a move takes the file away
             size = domain.blobs.put_file(key, local, move=local.is_relative_to(work_dir))
-            files.append((file, key, file_name, size))
+            files.append((file, key, file_name, size, digest))
         domain.references.create_imported(job.store_id, reference_id, job.id, source, result.md5, files)
         return None

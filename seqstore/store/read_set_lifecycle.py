@@ -296,6 +296,7 @@ def file_rows(read_set_id: str, files: list[StoredFile], part_size: int) -> list
             "file_name": f.file_name,
             "content_length": f.content_length,
             "part_size": part_size,
+            "md5": f.md5,
         }
         for f in files
     ]

@@ -32,6 +32,7 @@ class StoredFile:
     blob_key: str
     file_name: str
     content_length: int
+    md5: str | None = None  # of the stored bytes
 
 
 @dataclass(frozen=True)

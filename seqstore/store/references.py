@@ -88,7 +88,8 @@ class References:
             }
         return result
 
-    def _row(self, connection: Connection, store_id: str, reference_id: str) -> Any:
+    def row(self, connection: Connection, store_id: str, reference_id: str) -> Any:
+        """The reference's row, or ResourceNotFoundException naming what is missing."""
         row = record(connection.execute(_BY_ID, {"id": reference_id, "store": store_id}))
         if row is None:
             self.reference_stores.require(connection, store_id)  # which of the two is missing
@@ -98,13 +99,13 @@ class References:
         return row
 
     @staticmethod
-    def _files(connection: Connection, reference_id: str) -> list[Any]:
+    def files(connection: Connection, reference_id: str) -> list[Any]:
         return records(connection.execute(_FILES, {"reference": reference_id}))
 
     def get_metadata(self, store_id: str, reference_id: str) -> dict[str, Any]:
         with self.db.read() as connection:
-            row = self._row(connection, store_id, reference_id)
-            return self.describe(row, self._files(connection, reference_id))
+            row = self.row(connection, store_id, reference_id)
+            return self.describe(row, self.files(connection, reference_id))
 
     def list_references(self, params: dict[str, Any]) -> dict[str, Any]:
         store_id = params["referenceStoreId"]
@@ -130,10 +131,10 @@ class References:
     ) -> PartRange:
         file_key = FILE_KEYS[file or "SOURCE"]
         with self.db.read() as connection:
-            row = self._row(connection, store_id, reference_id)
+            row = self.row(connection, store_id, reference_id)
             if row.status != "ACTIVE":
                 raise ResourceNotFoundException(f"Reference {reference_id} is {row.status}")
-            stored = next((f for f in self._files(connection, reference_id) if f.file == file_key), None)
+            stored = next((f for f in self.files(connection, reference_id) if f.file == file_key), None)
         if stored is None:
             raise ResourceNotFoundException(f"Reference {reference_id} has no {file or 'SOURCE'} file")
         last = total_parts(stored.content_length, stored.part_size)
@@ -151,7 +152,7 @@ class References:
     def delete_reference(self, store_id: str, reference_id: str) -> dict[str, Any]:
         arn = self.arns.reference(store_id, reference_id)
         with self.db.write() as connection:
-            row = self._row(connection, store_id, reference_id)
+            row = self.row(connection, store_id, reference_id)
             if row.status == "DELETED":
                 raise ResourceNotFoundException(f"Reference {reference_id} was already deleted")
             user = first_row(
@@ -249,10 +250,11 @@ class References:
         job_id: str,
         source: dict[str, Any],
         md5: str,
-        files: list[tuple[str, str, str, int]],
+        files: list[tuple[str, str, str, int, str]],
     ) -> None:
         """Record an ACTIVE reference an import job stored: its row under the id the job chose,
-        its files (file, blob key, file name, size) and the source's tags, in one transaction."""
+        its files (file, blob key, file name, size, md5 of the bytes) and the source's tags, in
+        one transaction."""
         timestamp = now()
         with self.db.write() as connection:
             connection.execute(
@@ -279,8 +281,9 @@ class References:
                         "file_name": name,
                         "content_length": size,
                         "part_size": self.settings.part_size,
+                        "md5": md5,
                     }
-                    for file, key, name, size in files
+                    for file, key, name, size, md5 in files
                 ],
             )
             tags.put(connection, self.arns.reference(store_id, reference_id), source.get("tags") or {})
