@@ -21,9 +21,10 @@ from seqstore.protocol.exchange import Exchange
 from seqstore.protocol.faults import Faults
 from seqstore.testing import OmicsServer
 from tests.helpers.fastq import fastq_text
+from tests.helpers.names import ROLE_ARN
 from tests.helpers.readsets import upload, wait_for_status
 from tests.helpers.servers import Server, running
-from tests.helpers.testing_kit import omics_server
+from tests.helpers.testing_kit import omics_server, put_source
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 
@@ -215,3 +216,24 @@ def test_sync_ingest_answers_once_the_read_set_is_active() -> None:
         metadata = omics.get_read_set_metadata(sequenceStoreId=store["id"], id=read_set_id)
         assert metadata["status"] == "ACTIVE" and metadata["sequenceInformation"]["totalReadCount"] == 50
         assert json.dumps(server.calls("CompleteMultipartReadSetUpload"))  # JSON all through
+        uri = put_source(server, "runs", "sample.fastq", fastq_text(30, seed=3))
+        source = {"sourceFiles": {"source1": uri}, "sourceFileType": "FASTQ", "subjectId": "s", "sampleId": "x"}
+        job = omics.start_read_set_import_job(sequenceStoreId=store["id"], roleArn=ROLE_ARN, sources=[source])
+        got = omics.get_read_set_import_job(sequenceStoreId=store["id"], id=job["id"])
+        assert got["status"] == "COMPLETED" and got["sources"][0]["status"] == "FINISHED"
+        reference_store = omics.create_reference_store(name="refs")
+        fasta = put_source(server, "refs", "genome.fa", b">chr1\n" + b"ACGT" * 100 + b"\n")
+        imported = omics.start_reference_import_job(
+            referenceStoreId=reference_store["id"], roleArn=ROLE_ARN,
+            sources=[{"sourceFile": fasta, "name": "genome"}],
+        )
+        got = omics.get_reference_import_job(referenceStoreId=reference_store["id"], id=imported["id"])
+        assert got["status"] == "COMPLETED"
+
+
+def test_async_ingest_is_the_default(kit: OmicsServer, omics: Any) -> None:
+    store = omics.create_sequence_store(name="async")
+    read_set_id = upload(omics, store["id"], "FASTQ", fastq_text(20000, seed=4))
+    statuses = {omics.get_read_set_metadata(sequenceStoreId=store["id"], id=read_set_id)["status"]}
+    statuses.add(wait_for_status(omics, store["id"], read_set_id)["status"])
+    assert statuses == {"PROCESSING_UPLOAD", "ACTIVE"}

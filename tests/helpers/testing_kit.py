@@ -5,6 +5,8 @@ with SEQSTORE_TEST_DATABASE=postgresql SEQSTORE_TEST_BLOBS=s3."""
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from seqstore.testing import OmicsServer
@@ -44,4 +46,16 @@ def omics_server(ingest: str = "async", **settings: Any) -> OmicsServer:
         env = shared_moto().blob_env()
         settings.setdefault("blob_url", env["SEQSTORE_BLOB_URL"])
         settings.setdefault("s3_endpoint_url", env["SEQSTORE_S3_ENDPOINT_URL"])
+        # Import sources stay in a local buckets dir (OmicsServer.buckets), as on local blobs.
+        settings.setdefault("buckets_dir", Path(tempfile.mkdtemp(prefix="seqstore-kit-buckets-")))
     return SuiteOmicsServer(ingest, **settings)
+
+
+def put_source(server: OmicsServer, bucket: str, key: str, data: bytes) -> str:
+    """An object of the server's local stand-in for S3 (its buckets dir); its s3:// URI."""
+    assert server.data_dir is not None
+    root = server._extra.get("buckets_dir") or server.data_dir / "buckets"
+    path = Path(root, bucket, *key.split("/"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return f"s3://{bucket}/{key}"
