@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ipaddress
 import logging
 import os
+import secrets
+import shutil
 import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from .config import ALL, SETTINGS, Setting, SettingError, Settings
@@ -23,10 +29,35 @@ def is_loopback(host: str) -> bool:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.ephemeral:
+        return _serve_settings(args, settings)
+    # A new data dir, removed on exit; on loopback without a key of its own, no signatures.
+    data_dir = Path(tempfile.mkdtemp(prefix="seqstore-ephemeral-"))
+    auth = settings.auth
+    if is_loopback(settings.host) and not settings.access_key_id:
+        auth = "none"
+    try:
+        return _serve_settings(args, dataclasses.replace(settings, data_dir=data_dir, auth=auth))
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _serve_settings(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from .server import application, build_domain
 
+    testing = ""
+    if settings.testing:
+        if not is_loopback(settings.host):
+            print("refusing --testing off loopback: its routes erase everything", file=sys.stderr)
+            return 2
+        if not settings.testing_token:
+            settings = dataclasses.replace(settings, testing_token=secrets.token_urlsafe(24))
+        testing = (
+            "  (testing mode: control routes under /_seqstore/testing/, docs/testing.md)\n"
+            f"  export SEQSTORE_TESTING_TOKEN={settings.testing_token}\n"
+        )
     if settings.auth == "none" and not is_loopback(settings.host):
         print(
             f"refusing --auth none on {settings.host}: without signatures anyone who can reach the port "
@@ -38,7 +69,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     store.keys.check_master_key()  # API processes verify signatures with the stored secrets
     credentials = ""
     if settings.auth == "none":
-        credentials = "  (signatures are not checked: --auth none; any credentials work)\n"
+        credentials = (
+            "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n"
+            "  (signatures are not checked: --auth none; any credentials work)\n"
+        )
     elif store.keys.env_key is not None:
         # The operator chose this secret; echoing it would copy it into every log of the server.
         credentials = (
@@ -59,14 +93,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     url = f"http://{settings.host}:{settings.port}"
     print(
         f"seqstore is serving the HealthOmics storage API at {url}\n"
-        f"  data:     {settings.data_dir.resolve()}\n"
+        f"  data:     {settings.data_dir.resolve()}{' (ephemeral: removed on exit)' if settings.ephemeral else ''}\n"
         f"  database: {_redact(settings.resolved_database_url())}\n"
         f"  blobs:    {settings.blob_url or settings.blob_dir.resolve()}\n"
         f"  region:   {settings.region}   account: {settings.account_id}   auth: {settings.auth}\n"
         "\nPoint boto3, the AWS CLI or aws-healthomics-tools at it with:\n"
         f"  export AWS_ENDPOINT_URL_OMICS={url}\n"
         "  export AWS_DISABLE_HOST_PREFIX_INJECTION=true\n"
-        f"  export AWS_DEFAULT_REGION={settings.region}\n" + credentials,
+        f"  export AWS_DEFAULT_REGION={settings.region}\n" + credentials + testing,
         flush=True,
     )
     options: dict = {
@@ -193,6 +227,14 @@ def _redact(url: str) -> str:
     return url
 
 
+def version() -> str:
+    """The installed distribution's version (a checkout not installed: the source's)."""
+    try:
+        return metadata.version("seqstore")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `seqstore` command. The options of the settings table are generated from it: each is
     taken after the commands the table names and, for them, before the command too."""
@@ -200,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="seqstore", description="A self-hosted sequence store speaking the AWS HealthOmics storage API.",
         epilog="Options before the command apply to it (the commands taking each are in brackets).",
     )
+    parser.add_argument("--version", action="version", version=f"seqstore {version()}")
     _setting_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="start the API server (and its job worker)")

@@ -203,6 +203,29 @@ class Settings:
         "SEQSTORE_AUDIT_LOG", "", "write the audit log (one JSON line per request) to this file",
         flag="--audit-log", commands=JOBS, shown="unset: the log (logger `seqstore.audit`)",
     )
+    ephemeral: bool = setting(
+        "SEQSTORE_EPHEMERAL", "false",
+        "serve from a new temporary data dir, removed on exit; without `SEQSTORE_ACCESS_KEY_ID` on a "
+        "loopback address, signatures are not checked",
+        flag="--ephemeral", commands=SERVE,
+    )
+    testing: bool = setting(
+        "SEQSTORE_TESTING", "false",
+        "testing mode (`seqstore.testing`, docs/testing.md): loopback-only control routes under "
+        "`/_seqstore/testing/` reset all data, inject faults and record calls; never for real data",
+        flag="--testing", commands=SERVE,
+    )
+    testing_token: str = setting(
+        "SEQSTORE_TESTING_TOKEN", "",
+        "the token the testing control routes require (header `x-seqstore-testing-token`)",
+        shown="unset: a random token, printed at start",
+    )
+    ingest: str = setting(
+        "SEQSTORE_INGEST", "async",
+        "`sync`: CompleteMultipartReadSetUpload and the Start*ImportJob calls answer once their job has "
+        "ended (for tests); `async` answers at once, as AWS does",
+        flag="--ingest", commands=SERVE, choices=("async", "sync"),
+    )
     part_size: int = PART_SIZE  # not configurable: the real service's
 
     def resolved_database_url(self) -> str:

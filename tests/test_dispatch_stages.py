@@ -214,7 +214,10 @@ def test_the_audit_entry_names_the_caller_the_operation_and_its_resource() -> No
 
 
 def test_http_runs_the_stages_in_order_and_audits_each_request(caplog: pytest.LogCaptureFixture) -> None:
-    health = Lifecycle({"/_seqstore/health": lambda: (200, {"status": "ok"})})
+    async def ok(_: Any) -> tuple[int, dict[str, Any]]:
+        return 200, {"status": "ok"}
+
+    health = Lifecycle({"/_seqstore/health": ok})
     d = Dispatcher(OPERATIONS, Policies(), health)
 
     def call(method: str, path: str) -> tuple[int, dict[str, Any]]:

@@ -9,11 +9,12 @@ from typing import Any
 
 from ..protocol.auth import SigV4Verifier
 from ..protocol.cache import ResponseCache
-from ..protocol.dispatch import Dispatcher, Lifecycle, Policies
+from ..protocol.dispatch import Dispatcher, InternalRoute, Lifecycle, Policies
+from ..protocol.faults import Faults
 from ..protocol.operations import Registry
 from ..protocol.quotas import ConcurrencyLimiter, RateLimiter, parse_overrides
 from ..store.domain import Domain
-from . import read_set_jobs, read_sets, references, s3_access, sequence_stores, tags, uploads
+from . import read_set_jobs, read_sets, references, s3_access, sequence_stores, tags, testing, uploads
 
 log = logging.getLogger("seqstore")
 
@@ -34,7 +35,7 @@ def create_app(
     `auth = none`."""
     settings = domain.settings
 
-    def health() -> tuple[int, dict[str, Any]]:
+    async def health(_: Any) -> tuple[int, dict[str, Any]]:
         return 200, {"status": "ok", "service": "seqstore"}
 
     def shutdown() -> None:
@@ -43,14 +44,25 @@ def create_app(
 
     verifier = None if settings.auth == "none" else SigV4Verifier(domain.keys.lookup, settings.region)
     registry = OPERATIONS.bind(domain, region=settings.region, account=settings.account_id)
+    if settings.ingest == "sync":
+        registry = testing.synchronous_jobs(registry, domain)
     limiter = None
     if settings.emulate_quotas:
         limiter = RateLimiter({**registry.quota_rates(), **parse_overrides(settings.quota_overrides)})
+    cache = ResponseCache(domain.db.data_version) if settings.response_cache else None
+    routes: dict[str, InternalRoute] = {"/_seqstore/health": health}
+    faults = None
+    if settings.testing:  # never by default: these routes erase everything
+        if not settings.testing_token:
+            raise ValueError("testing mode needs a testing token (SEQSTORE_TESTING_TOKEN)")
+        faults = Faults()
+        routes.update(testing.control_routes(domain, faults, settings.testing_token, limiter, cache))
     policies = Policies(
         verifier=verifier,
         rate_limiter=limiter,
         concurrency_limiter=ConcurrencyLimiter({uploads.PART_UPLOADS: settings.max_concurrent_parts}),
-        response_cache=ResponseCache(domain.db.data_version) if settings.response_cache else None,
+        response_cache=cache,
+        faults=faults,
     )
-    lifecycle = Lifecycle({"/_seqstore/health": health}, on_startup=on_startup, on_shutdown=shutdown)
+    lifecycle = Lifecycle(routes, on_startup=on_startup, on_shutdown=shutdown)
     return Dispatcher(registry, policies, lifecycle)

@@ -42,6 +42,11 @@ class ResponseCache:
         """The database's change counter now: take it *before* computing an answer to keep."""
         return self._version()
 
+    def clear(self) -> None:
+        """Drop every kept answer (testing mode's reset)."""
+        with self._lock:
+            self._answers, self._total_bytes, self._answers_version = {}, 0, None
+
     def get(self, key: CacheKey, version: object | None) -> bytes | None:
         if version is None:
             return None

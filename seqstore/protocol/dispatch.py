@@ -10,7 +10,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +27,7 @@ from ..errors import (
 from .auth import SigV4Verifier, declared_body_hash
 from .cache import ResponseCache
 from .exchange import Exchange, Receive, Send, send_error, send_json, send_output
+from .faults import Faults
 from .model import storage_operations
 from .operations import Operation, Registry
 from .parsing import (
@@ -46,8 +47,9 @@ from .streams import RequestBody, receive_within
 log = logging.getLogger("seqstore.requests")
 audit_log = logging.getLogger("seqstore.audit")
 
-# An extra, non-model route: takes nothing, returns (status, JSON-able body).
-InternalRoute = Callable[[], tuple[int, dict[str, Any]]]
+# An extra, non-model route: given the exchange (method, path, query, client, `receive` for a
+# body), returns (status, JSON-able body). Matched by exact path before any stage runs.
+InternalRoute = Callable[[Exchange], Awaitable[tuple[int, Any]]]
 
 # A refused streamed body is read to its end (keeping the connection usable) only up to the part
 # limit: a longer one can never be accepted, so its error is answered without waiting for it.
@@ -69,6 +71,8 @@ class Policies:
     # (unless `inline_reads` is off), as do async ones (the streaming calls).
     threads: int = 16
     inline_reads: bool = True
+    # Testing mode only (seqstore/protocol/faults.py): records calls, answers injected faults.
+    faults: Faults | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class Dispatcher:
         self._concurrency_limiter = policies.concurrency_limiter
         self._cache = policies.response_cache
         self._auditing = policies.audit
+        self._faults = policies.faults
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -134,7 +139,7 @@ class Dispatcher:
             internal = self._internal_routes.get(x.raw_path)
             if internal is not None:
                 x.internal = True
-                x.status, payload = internal()
+                x.status, payload = await internal(x)
                 await send_json(x.send, x.status, json.dumps(payload).encode(), x.request_id)
                 return
             self.route(x)
@@ -142,6 +147,8 @@ class Dispatcher:
             self.authenticate(x)
             self.limit(x)
             operation = self.implemented(x)
+            if self._faults is not None:
+                await self.intercept(x, operation, self._faults)
             answer = self.cached_answer(x, operation)
             if answer is not None:
                 await send_json(x.send, x.status, answer, x.request_id)
@@ -225,6 +232,18 @@ class Dispatcher:
         if operation is None:
             raise NotSupportedOperationException(f"{x.operation_name} is not implemented by this seqstore server yet")
         return operation
+
+    async def intercept(self, x: Exchange, operation: Operation, faults: Faults) -> None:
+        """Testing mode: record the call's parameters, then answer the fault armed for it, if
+        any: late, with its modelled exception, or both. Invalid calls fail as they would."""
+        faults.record(operation.name, self.parse(x))
+        fault = faults.take(operation.name)
+        if fault is None:
+            return
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.error is not None:
+            raise fault.exception(operation.name)
 
     def cached_answer(self, x: Exchange, operation: Operation) -> bytes | None:
         """A cacheable read's answer if the response cache holds it; else None, noting where to

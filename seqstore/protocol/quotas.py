@@ -32,6 +32,11 @@ class RateLimiter:
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self._lock = threading.Lock()
 
+    def reset(self) -> None:
+        """Every bucket full again (testing mode's reset)."""
+        with self._lock:
+            self._buckets.clear()
+
     def check(self, access_key_id: str, operation: str) -> None:
         """Take a token, or raise ThrottlingException (HTTP 429) when the bucket is empty."""
         rate = self.rates.get(operation)
