@@ -94,6 +94,9 @@ sequence_stores = Table(
     Column("sse_type", String(16), nullable=False),
     Column("sse_key_arn", String(2048)),
     Column("access_log_location", Text),
+    # The random part of the store's S3 access point alias (store/s3_aliases.py); set at create,
+    # backfilled by migration 0009 for older stores.
+    Column("s3_alias_token", String(32)),
     *_idempotency(),
     *_times(),
     Index("ix_sequence_stores_client_token", "client_token"),
