@@ -5,15 +5,20 @@ the tests and the benchmarks assemble the service here, and only here."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from . import native, queue
 from .api.app import create_app
 from .blobs import open_blob_store
 from .config import Settings
+from .dataplane.app import S3Plane
+from .dataplane.routing import is_s3
 from .db.engine import Database
 from .jobs.runners import build_worker
 from .jobs.worker import Worker
+from .protocol.auth import SigV4Verifier
 from .protocol.dispatch import Dispatcher
+from .protocol.exchange import Receive, Send
 from .store.access_keys import AccessKey, AccessKeys, load_master_key
 from .store.domain import Domain
 
@@ -46,7 +51,31 @@ def worker(domain: Domain, threads: int) -> Worker:
     return build_worker(domain, threads)
 
 
-def application(domain: Domain, *, job_threads: int = 0) -> Dispatcher:
+class FrontRouter:
+    """The ASGI application on the port: S3 requests (dataplane/routing.py's rule: a credential
+    scope naming s3, a presigned query, or unsigned with an access point alias for bucket) go to
+    the S3 data plane, everything else (and the lifespan) to the omics dispatcher. One scan of
+    the request's headers decides: negligible beside an omics request's own path."""
+
+    def __init__(self, omics: Dispatcher, s3: S3Plane) -> None:
+        self.omics = omics
+        self.s3 = s3
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and is_s3(scope):
+            await self.s3(scope, receive, send)
+        else:
+            await self.omics(scope, receive, send)
+
+
+def s3_plane(domain: Domain) -> S3Plane:
+    """The S3-compatible read-only data plane on `domain` (docs/s3.md), with the omics API's keys."""
+    settings = domain.settings
+    verifier = None if settings.auth == "none" else SigV4Verifier(domain.keys.lookup, settings.region, service="s3")
+    return S3Plane(domain.s3_objects, domain.blobs, verifier, settings.region)
+
+
+def application(domain: Domain, *, job_threads: int = 0) -> FrontRouter:
     """The ASGI application on `domain`, with `job_threads` job worker threads in this process
     (0: jobs are left to `seqstore worker` processes)."""
     jobs = worker(domain, job_threads) if job_threads else None
@@ -61,10 +90,10 @@ def application(domain: Domain, *, job_threads: int = 0) -> Dispatcher:
         if jobs is not None:
             jobs.stop()
 
-    return create_app(domain, on_startup=startup, on_shutdown=shutdown)
+    return FrontRouter(create_app(domain, on_startup=startup, on_shutdown=shutdown), s3_plane(domain))
 
 
-def app_from_environment() -> Dispatcher:
+def app_from_environment() -> FrontRouter:
     """The application as configured by SEQSTORE_* variables: the factory each API process of
     `seqstore serve --workers N` builds (uvicorn imports it by name in every process)."""
     settings = Settings()
