@@ -42,7 +42,10 @@ SIGV2 = (
     "Signature Version 2 is not served (S3 access points take SigV4 only): sign with AWS4-HMAC-SHA256, "
     "e.g. boto3 Config(signature_version='s3v4')"
 )
-WRITE_NAMES = {"PUT": "PutObject", "POST": "PostObject", "DELETE": "DeleteObject", "PATCH": "PATCH"}
+WRITE_NAMES = {"PUT": "PutObject and the like", "POST": "uploads, DeleteObjects", "DELETE": "DeleteObject and the like"}
+# A refused request's body is read to its end (so the connection stays usable) up to this much;
+# past it the connection is closed instead.
+MAX_DRAIN = 8 * 1024 * 1024
 
 
 class S3Plane:
@@ -84,9 +87,11 @@ class S3Plane:
                 error = S3Error(500, "InternalError", "We encountered an internal error. Please try again.")
             status = error.status
             body = b"" if method == "HEAD" else error.body(rid, where.resource)
-            await send({"type": "http.response.start", "status": error.status, "headers": [
-                (b"content-type", XML), (b"content-length", str(len(body)).encode()),
-                (b"x-amz-request-id", rid.encode())]})
+            headers_out = [(b"content-type", XML), (b"content-length", str(len(body)).encode()),
+                           (b"x-amz-request-id", rid.encode())]
+            if method not in ("GET", "HEAD") and not await drain(receive):
+                headers_out.append((b"connection", b"close"))
+            await send({"type": "http.response.start", "status": error.status, "headers": headers_out})
             await send({"type": "http.response.body", "body": body})
         finally:
             log.info("s3 %s %s %s %d %d bytes %.1f ms", rid, method, where.resource, status, sent,
@@ -129,7 +134,7 @@ class S3Plane:
     ) -> tuple[int, int]:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         if method not in ("GET", "HEAD"):
-            raise read_only(WRITE_NAMES.get(method, method))
+            raise read_only(f"{method} ({WRITE_NAMES.get(method, 'a write')})")
         if not where.bucket:
             raise not_implemented("ListBuckets (name a store's access point alias as the bucket)")
         bucket = await asyncio.to_thread(self.objects.bucket, where.bucket)
@@ -205,6 +210,20 @@ class S3Plane:
             sent += len(chunk)
         await send({"type": "http.response.body", "body": b""})
         return decided.status, sent
+
+
+async def drain(receive: Receive) -> bool:
+    """Read and drop a request's body; False when it is longer than MAX_DRAIN (close then)."""
+    seen = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return False
+        seen += len(message.get("body", b""))
+        if not message.get("more_body"):
+            return True
+        if seen > MAX_DRAIN:
+            return False
 
 
 async def respond(
