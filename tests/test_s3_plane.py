@@ -202,7 +202,9 @@ def test_aws_cli_s3_ls_and_cp(server: Server, stored: dict[str, Any], tmp_path: 
     assert (tmp_path / "r1.fastq.gz").read_bytes() == stored["bytes"]["r1"]
 
 
-def test_samtools_views_a_region_through_s3(server: Server, stored: dict[str, Any], genome: Path) -> None:
+def test_samtools_views_a_region_through_s3(
+    server: Server, stored: dict[str, Any], genome: Path, tmp_path: Path
+) -> None:
     """htslib's S3 plugin with the documented variables (README, "S3 access"): the index is
     found beside the BAM and only the region is read."""
     bam_uri = stored["bam"]["files"]["source1"]["s3Access"]["s3Uri"]
@@ -212,8 +214,9 @@ def test_samtools_views_a_region_through_s3(server: Server, stored: dict[str, An
            "HTS_S3_HOST": f"127.0.0.1:{server.port}", "HTS_S3_ADDRESS_STYLE": "path"}
     region = f"{contig}:1-2000"
     viewed = subprocess.run(["samtools", "view", "s3+http://" + bam_uri.removeprefix("s3://"), region],
-                            env=env, capture_output=True, text=True, timeout=60)
+                            env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert viewed.returncode == 0, viewed.stderr
+    assert (tmp_path / "aligned.bam.bai").exists()  # htslib fetched the stored index through S3
     pysam.index(str(stored["bam_path"]))
     with pysam.AlignmentFile(str(stored["bam_path"])) as original:
         expected = [record.to_string() for record in original.fetch(region=region)]
