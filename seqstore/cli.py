@@ -99,6 +99,7 @@ def _serve_settings(args: argparse.Namespace, settings: Settings) -> int:
         f"  region:   {settings.region}   account: {settings.account_id}   auth: {settings.auth}\n"
         "\nPoint boto3, the AWS CLI or aws-healthomics-tools at it with:\n"
         f"  export AWS_ENDPOINT_URL_OMICS={url}\n"
+        f"  export AWS_ENDPOINT_URL_S3={url}   # every s3Uri, read-only (docs/s3.md)\n"
         "  export AWS_DISABLE_HOST_PREFIX_INJECTION=true\n"
         f"  export AWS_DEFAULT_REGION={settings.region}\n" + credentials + testing,
         flush=True,

@@ -161,7 +161,7 @@ class Settings:
     )
     blob_bucket: str = setting(
         "SEQSTORE_BLOB_BUCKET", "seqstore",
-        "the bucket name that `s3Uri` values use for files kept in the local blob directory",
+        "unused since `s3Uri` names the store's S3 access point alias (docs/s3.md); still accepted",
     )
     job_lease_seconds: float = setting(
         "SEQSTORE_JOB_LEASE_SECONDS", "60",

@@ -8,6 +8,7 @@ batch delete, and afterwards no bytes left behind."""
 from __future__ import annotations
 
 import gzip
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,8 +39,8 @@ def backend_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
         yield server
 
 
-def read_via_s3(uri: str) -> bytes:
-    bucket, key = uri[5:].split("/", 1)
+def read_via_s3(server: Server, uri: str) -> bytes:
+    bucket, key = server.backing_object(uri)
     return bytes(shared_moto().client().get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
@@ -50,8 +51,9 @@ def test_upload_download_import_and_delete(
     omics = make_client(server.url)
     store_id = omics.create_sequence_store(name=unique("flow"))["id"]
     store = omics.get_sequence_store(id=store_id)
-    if server.blob_url:
-        assert store["s3Access"]["s3Uri"] == f"{server.blob_url}/{ACCOUNT}/sequenceStore/{store_id}/"
+    assert re.fullmatch(
+        rf"s3://{ACCOUNT}-{store_id}-[a-z0-9]+-s3alias/{ACCOUNT}/sequenceStore/{store_id}/", store["s3Access"]["s3Uri"]
+    )
 
     # FASTQ pair, sent in several parts.
     r1, r2 = paired_fastq(300, seed=81)
@@ -74,11 +76,13 @@ def test_upload_download_import_and_delete(
     assert download(omics, store_id, ubam["id"], "SOURCE1") == ubam_path.read_bytes()
 
     if server.blob_url:
-        # files.*.s3Access.s3Uri names the real object: S3 tools and htslib read it directly.
+        # files.*.s3Access.s3Uri is in the store's alias; the blob key is the same in the backing
+        # bucket, where htslib reads the bytes directly too.
         source1 = fastq["files"]["source1"]["s3Access"]["s3Uri"]
-        assert source1.startswith(f"{server.blob_url}/{ACCOUNT}/sequenceStore/{store_id}/readSet/{fastq['id']}/")
-        assert read_via_s3(source1) == g1
-        ubam_uri = ubam["files"]["source1"]["s3Access"]["s3Uri"]
+        prefix = store["s3Access"]["s3Uri"]
+        assert source1.startswith(f"{prefix}readSet/{fastq['id']}/")
+        assert read_via_s3(server, source1) == g1
+        ubam_uri = "s3://" + "/".join(server.backing_object(ubam["files"]["source1"]["s3Access"]["s3Uri"]))
         for name, value in S3_CREDENTIALS.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("HTS_S3_HOST", shared_moto().url.removeprefix("http://"))
@@ -124,7 +128,7 @@ def test_a_large_upload_is_stored_as_uploaded(backend_server: Server) -> None:
     assert metadata["etag"]["source1"] == md5(plain)
     assert download(omics, store_id, metadata["id"], "SOURCE1") == stored
     if backend_server.blob_url:
-        bucket, key = metadata["files"]["source1"]["s3Access"]["s3Uri"][5:].split("/", 1)
+        bucket, key = backend_server.backing_object(metadata["files"]["source1"]["s3Access"]["s3Uri"])
         assert shared_moto().client().head_object(Bucket=bucket, Key=key)["ETag"].endswith('-2"')
     assert backend_server.blob_keys("uploads") == []
 
@@ -143,7 +147,7 @@ def test_read_set_tags_reach_the_objects_on_s3(backend_server: Server) -> None:
     arn = metadata["arn"]
 
     def object_tags() -> dict[str, str]:
-        bucket, key = metadata["files"]["source1"]["s3Access"]["s3Uri"][5:].split("/", 1)
+        bucket, key = backend_server.backing_object(metadata["files"]["source1"]["s3Access"]["s3Uri"])
         tag_set = shared_moto().client().get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
         return {t["Key"]: t["Value"] for t in tag_set}
 

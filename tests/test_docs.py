@@ -13,7 +13,7 @@ SOURCES = [
     for path in sorted((ROOT / folder).rglob("*.py"))
     if "data" not in path.relative_to(ROOT).parts
 ]
-CITATION = re.compile(r'docs/([a-z-]+\.md), "([^"]+)"')
+CITATION = re.compile(r'docs/([a-z0-9-]+\.md), "([^"]+)"')
 # Documents the project once cited that live outside the repository.
 OUTSIDE = re.compile(r"spec §|spec [a-z-]+\.md|wire-protocol\.md|quotas\.md|\.\./shared|shared/(spec|testdata)")
 

@@ -50,8 +50,9 @@ def test_a_new_store_is_active_at_once_with_every_server_issued_field(omics) -> 
     assert "fallbackLocation" not in created
     assert before <= created["creationTime"] <= after
     assert created["creationTime"].tzinfo is not None
-    assert created["s3Access"]["s3Uri"].startswith("s3://")
-    assert created["s3Access"]["s3Uri"].endswith(f"/sequenceStore/{store_id}/")
+    # The bucket is the store's access point alias (docs/s3.md, "Names").
+    alias = rf"{ACCOUNT}-{store_id}-[a-z0-9]{{24}}-s3alias"
+    assert re.fullmatch(rf"s3://{alias}/{ACCOUNT}/sequenceStore/{store_id}/", created["s3Access"]["s3Uri"])
     assert created["s3Access"]["s3AccessPointArn"].startswith(f"arn:aws:s3:{REGION}:{ACCOUNT}:accesspoint/")
 
     got = omics.get_sequence_store(id=store_id)

@@ -94,6 +94,9 @@ sequence_stores = Table(
     Column("sse_type", String(16), nullable=False),
     Column("sse_key_arn", String(2048)),
     Column("access_log_location", Text),
+    # The random part of the store's S3 access point alias (store/s3_aliases.py); set at create,
+    # backfilled by migration 0009 for older stores.
+    Column("s3_alias_token", String(32)),
     *_idempotency(),
     *_times(),
     Index("ix_sequence_stores_client_token", "client_token"),
@@ -149,7 +152,7 @@ read_set_files = Table(
     Column("file_name", Text, nullable=False),
     Column("content_length", BigInteger, nullable=False),
     Column("part_size", BigInteger, nullable=False),
-    Column("md5", String(32)),  # of the stored bytes (0009); NULL for files stored before it
+    Column("md5", String(32)),  # of the stored bytes (0010); NULL for files stored before it
 )
 
 uploads = Table(
@@ -226,7 +229,7 @@ reference_files = Table(
     Column("file_name", Text, nullable=False),
     Column("content_length", BigInteger, nullable=False),
     Column("part_size", BigInteger, nullable=False),
-    Column("md5", String(32)),  # of the stored bytes (0009); NULL for files stored before it
+    Column("md5", String(32)),  # of the stored bytes (0010); NULL for files stored before it
 )
 
 # The durable work queue: API jobs (imports, exports, activations) and internal work

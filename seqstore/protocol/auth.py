@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from botocore.utils import normalize_url_path
 
@@ -126,9 +126,17 @@ class SigV4Verifier:
         lookup: Callable[[str], AccessKey | None],
         region: str,
         clock: Callable[[], datetime] | None = None,
+        service: str = "omics",
     ) -> None:
         self.lookup = lookup
         self.region = region
+        # The service the credential scope must name: "omics" (the API) or "s3" (the data plane,
+        # whose canonical path and query are S3's: docs/s3.md, "Authentication"), and the codes
+        # an unknown key and a wrong signature get in that service's errors.
+        self.service = service
+        self.s3 = service == "s3"
+        self.unknown_key_code = "InvalidAccessKeyId" if self.s3 else "UnrecognizedClientException"
+        self.mismatch_code = "SignatureDoesNotMatch" if self.s3 else "InvalidSignatureException"
         # Seconds since the epoch, now (a test may give a clock of its own).
         self.now: Callable[[], float] = (lambda: clock().timestamp()) if clock else time.time
 
@@ -139,10 +147,10 @@ class SigV4Verifier:
         `headers` are lower-cased; `body` is None for a streamed body, which must then have signed
         its X-Amz-Content-SHA256 (UploadReadSetPart signs UNSIGNED-PAYLOAD)."""
         claim, signature = parse_authorization(headers.get("authorization"))
-        if claim.service != "omics":
+        if claim.service != self.service:
             raise AuthError(
                 "InvalidSignatureException",
-                f"The credential scope names service {claim.service!r}, not 'omics'",
+                f"The credential scope names service {claim.service!r}, not {self.service!r}",
             )
         if claim.region != self.region:
             raise AuthError(
@@ -152,7 +160,7 @@ class SigV4Verifier:
         key = self.lookup(claim.access_key_id)
         if key is None:
             raise AuthError(
-                "UnrecognizedClientException",
+                self.unknown_key_code,
                 f"The access key id {claim.access_key_id} is unknown or revoked",
             )
         stamp = headers.get("x-amz-date", "")
@@ -193,13 +201,15 @@ class SigV4Verifier:
                     "InvalidSignatureException",
                     "X-Amz-Content-SHA256 must be a SHA-256 hex digest or UNSIGNED-PAYLOAD",
                 )
-        expected = expected_signature(method, raw_path, raw_query, headers, claim, body, stamp, key.secret_access_key)
+        expected = expected_signature(
+            method, raw_path, raw_query, headers, claim, body, stamp, key.secret_access_key, s3=self.s3
+        )
         # (compare_digest refuses str that is not ASCII)
         if not (signature.isascii() and hmac.compare_digest(expected, signature)):
             if not SHA256_HEX.fullmatch(signature):
                 raise _not_understood()
             raise AuthError(
-                "InvalidSignatureException",
+                self.mismatch_code,
                 "The request signature does not match: check the secret access key and that nothing "
                 "changed the request (path, query, signed headers or body) after signing",
             )
@@ -215,19 +225,25 @@ def expected_signature(
     body: bytes | None,
     stamp: str,
     secret: str,
+    s3: bool = False,
 ) -> str:
     """The hex signature the request must carry: in C where the helper was built and every text
-    it hashes is ASCII (as botocore's requests are), else in Python; both compute the same."""
+    it hashes is ASCII (as botocore's requests are), else in Python; both compute the same.
+    With `s3`, the path and query are canonical as S3 signs them (not normalized, encoded once)."""
+    if s3:
+        path, raw_query = s3_canonical_path(raw_path), s3_canonical_query(raw_query)
+    else:
+        path = _canonical_path(raw_path)
     native = _native
     if native is not None:
         pads = _native_pads(secret, claim.date, claim.region, claim.service)
         expected: str | None = native.signature(
-            method, _canonical_path(raw_path), raw_query, headers, claim.names, claim.names_joined, body,
+            method, path, raw_query, headers, claim.names, claim.names_joined, body,
             stamp, claim.scope, pads,
         )
         if expected is not None:
             return expected
-    canonical = _canonical_request(method, raw_path, raw_query, headers, claim.names, claim.names_joined, body)
+    canonical = _canonical_request(method, path, raw_query, headers, claim.names, claim.names_joined, body)
     string_to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{claim.scope}\n{sha256_hex(canonical.encode())}"
     inner, outer = _hmac_pads(secret, claim.date, claim.region, claim.service)
     return _hmac_hex(inner, outer, string_to_sign.encode())
@@ -247,20 +263,19 @@ def canonical_request(
     the signed headers trimmed; the declared payload hash, else the body's. Written here because
     botocore's version costs ~60 µs a request in request and header objects."""
     names = tuple(sorted(set(signed_headers)))
-    return _canonical_request(method, raw_path, raw_query, headers, names, ";".join(names), body)
+    return _canonical_request(method, _canonical_path(raw_path), raw_query, headers, names, ";".join(names), body)
 
 
 def _canonical_request(
     method: str,
-    raw_path: str,
+    path: str,
     raw_query: str,
     headers: dict[str, str],
     names: tuple[str, ...],
     names_joined: str,
     body: bytes | None,
 ) -> str:
-    """canonical_request with the signed header names sorted and joined already."""
-    path = _canonical_path(raw_path)
+    """canonical_request with the path canonical and the signed header names sorted and joined."""
     if raw_query:
         pairs = sorted(pair.partition("=")[::2] for pair in raw_query.split("&"))
         query = "&".join(f"{name}={value}" for name, value in pairs)
@@ -279,6 +294,31 @@ def _canonical_path(raw_path: str) -> str:
     """The path as SigV4 signs it: dot segments removed, percent-encoded again (paths repeat:
     the same stores and read sets are asked for again and again)."""
     return quote(normalize_url_path(raw_path), safe="/~")
+
+
+def s3_canonical_path(raw_path: str) -> str:
+    """The path as S3 signs it: as sent, without removing dot segments or encoding twice (each
+    byte encoded once, whatever encoding the client chose)."""
+    return quote(unquote(raw_path), safe="/~")
+
+
+def s3_canonical_query(raw_query: str) -> str:
+    """The query as S3 signs it: every name and value encoded once (RFC 3986 unreserved kept),
+    the pairs sorted; `X-Amz-Signature` left out (a presigned URL's signature is not signed)."""
+    pairs = []
+    for pair in raw_query.split("&") if raw_query else ():
+        name, _, value = pair.partition("=")
+        name = quote(unquote(name), safe="-_.~")
+        if name != "X-Amz-Signature":
+            pairs.append((name, quote(unquote(value), safe="-_.~")))
+    return "&".join(f"{name}={value}" for name, value in sorted(pairs))
+
+
+def string_signature(secret: str, claim: Credential, stamp: str, canonical: str) -> str:
+    """The hex signature of a canonical request (for presigned URLs: protocol/presigned.py)."""
+    string_to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{claim.scope}\n{sha256_hex(canonical.encode())}"
+    inner, outer = _hmac_pads(secret, claim.date, claim.region, claim.service)
+    return _hmac_hex(inner, outer, string_to_sign.encode())
 
 
 @lru_cache(maxsize=1024)

@@ -17,6 +17,7 @@ from .reference_imports import ReferenceImports
 from .reference_stores import ReferenceStores
 from .references import References
 from .s3_access import S3AccessPolicies
+from .s3_objects import S3Objects
 from .sequence_stores import SequenceStores
 from .tagging import Tagging
 from .uploads import Uploads
@@ -46,6 +47,9 @@ class Domain:
         self.reference_imports = ReferenceImports(db, wake, self.reference_stores)
         self.s3_access = S3AccessPolicies(db, settings)
         self.tagging = Tagging(db, arns, self.read_set_objects)
+        self.s3_objects = S3Objects(
+            db, settings.account_id, self.sequence_stores, self.lifecycle, self.read_set_objects
+        )
 
     def recover(self) -> None:
         """Finish what a crash interrupted: deletions, abandoned upload parts."""

@@ -73,7 +73,9 @@ class ReadSets:
                 f"({self.settings.region}, {self.settings.account_id})"
             )
 
-    def describe(self, row: Any, files: list[Any] | None = None) -> dict[str, Any]:
+    def describe(self, row: Any, files: list[Any] | None = None, bucket: str = "") -> dict[str, Any]:
+        """The API form of a read set row; with its `files`, their s3Uri in `bucket` (the store's
+        access point alias: docs/s3.md, "Names")."""
         result: dict[str, Any] = {
             "id": row.id,
             "arn": self.arns.read_set(row.sequence_store_id, row.id),
@@ -109,7 +111,7 @@ class ReadSets:
                     "contentLength": f.content_length,
                     "partSize": f.part_size,
                     "totalParts": rows.total_parts(f.content_length, f.part_size),
-                    "s3Access": {"s3Uri": self.blobs.uri(f.blob_key)},
+                    "s3Access": {"s3Uri": f"s3://{bucket}/{f.blob_key}"},
                 }
                 for f in files
             }
@@ -126,7 +128,8 @@ class ReadSets:
     def get_metadata(self, store_id: str, read_set_id: str) -> dict[str, Any]:
         with self.db.read() as connection:
             found = self.row(connection, store_id, read_set_id)
-            return self.describe(found, rows.files(connection, read_set_id))
+            bucket = self.sequence_stores.alias(connection, store_id)
+            return self.describe(found, rows.files(connection, read_set_id), bucket)
 
     def list_read_sets(self, params: dict[str, Any]) -> dict[str, Any]:
         store_id = params["sequenceStoreId"]

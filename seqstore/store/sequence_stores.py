@@ -13,6 +13,7 @@ from ..db.engine import Database
 from ..db.rows import now
 from ..errors import ConflictException, ValidationException
 from ..queue import WakeSignal, enqueue, kinds
+from . import s3_aliases
 from .arns import Arns
 from .common import describe_sse, first_row
 from .stores import StoreRows
@@ -27,13 +28,15 @@ class SequenceStores:
         self.arns = arns
         self.blobs = blobs
         self.wake = wake
+        self._aliases: dict[str, str] = {}  # store id → alias (immutable)
         self.rows = StoreRows(db, t.sequence_stores, "Sequence store", "CreateSequenceStore", arns.sequence_store)
 
     def describe(self, row: Any) -> dict[str, Any]:
         """The API form of a store row (the serializer keeps the members each output shape has)."""
         account = self.settings.account_id
+        # The access point alias is the bucket (docs/s3.md, "Names"), in either blob backend.
         s3_access: dict[str, Any] = {
-            "s3Uri": self.blobs.uri(f"{account}/sequenceStore/{row.id}") + "/",
+            "s3Uri": f"s3://{self.alias_of_row(row)}/{s3_aliases.store_prefix(account, row.id)}/",
             "s3AccessPointArn": self.arns.access_point(row.id),
             "accessLogLocation": row.access_log_location,
         }
@@ -53,6 +56,19 @@ class SequenceStores:
             "s3Access": s3_access,
         }
 
+    def alias_of_row(self, row: Any) -> str:
+        alias = s3_aliases.alias(self.settings.account_id, row.id, row.s3_alias_token)
+        self._aliases[row.id] = alias
+        return alias
+
+    def alias(self, connection: Connection, store_id: str) -> str:
+        """The store's S3 access point alias (kept once read: it never changes), or
+        ResourceNotFoundException."""
+        found = self._aliases.get(store_id)
+        if found is None:
+            found = self.alias_of_row(self.require(connection, store_id))
+        return found
+
     def require(self, connection: Connection, store_id: str) -> Any:
         """The store's row, or ResourceNotFoundException."""
         return self.rows.require(connection, store_id)
@@ -70,6 +86,7 @@ class SequenceStores:
             "fallback_location": params.get("fallbackLocation") or None,
             "propagated_set_level_tags": params.get("propagatedSetLevelTags") or [],
             "access_log_location": (params.get("s3AccessConfig") or {}).get("accessLogLocation") or None,
+            "s3_alias_token": s3_aliases.new_token(),
         }
         return self.rows.create(params, values, self.describe)
 

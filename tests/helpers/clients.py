@@ -92,3 +92,21 @@ def all_pages(omics, operation: str, key: str, **kwargs: Any) -> list[list[Any]]
 
 def ids(items: Iterable[dict[str, Any]]) -> list[str]:
     return [item["id"] for item in items]
+
+
+def s3_client(url: str, key: str = KEY, secret: str = SECRET, *, config: Config | None = None):  # type: ignore[no-untyped-def]
+    """A boto3 s3 client pointed at seqstore's S3 data plane the way users do it: the one more
+    variable AWS_ENDPOINT_URL_S3 (docs/s3.md), and by default no retries."""
+    env = {**client_env(url), "AWS_ENDPOINT_URL_S3": url, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return boto3.session.Session().client(
+            "s3", config=config or Config(retries={"max_attempts": 1, "mode": "standard"})
+        )
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -85,6 +85,14 @@ class Server:
     def blob_url(self) -> str:
         return self.extra_env.get("SEQSTORE_BLOB_URL", "")
 
+    def backing_object(self, s3_uri: str) -> tuple[str, str]:
+        """Where an advertised s3Uri's bytes live in this server's S3 blob bucket: the URI's
+        bucket is the store's access point alias (docs/s3.md, "Names"), its key the blob key."""
+        alias, key = s3_uri.removeprefix("s3://").split("/", 1)
+        assert alias.endswith("-s3alias"), s3_uri
+        bucket, _, base = self.blob_url[5:].partition("/")
+        return bucket, f"{base}/{key}" if base else key
+
     def blob_keys(self, prefix: str) -> list[str]:
         """The blob keys under `prefix/`, wherever this server keeps its blobs."""
         if not self.blob_url:

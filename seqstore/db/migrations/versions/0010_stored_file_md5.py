@@ -2,15 +2,15 @@
 file (DRS serves it as the file's checksum; `seqstore verify` compares against it), NULL for
 files stored before this revision until something records it.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

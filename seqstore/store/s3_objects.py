@@ -1,0 +1,183 @@
+"""A sequence store's read set files as S3 objects (docs/s3.md): the bucket an access point
+alias names, the object a key names, the keys of a store in order, an object's tags. Only the
+files of ACTIVE read sets are objects; a key is `{account}/sequenceStore/{storeId}/readSet/
+{readSetId}/{file name}`, the blob key the files are stored under (so the blob layout is the key
+layout, in both blob backends)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, select
+
+from ..db import schema as t
+from ..db.engine import Database
+from ..db.rows import now, records
+from ..errors import ResourceNotFoundException
+from . import read_set_rows as rows
+from . import s3_aliases
+from .read_set_lifecycle import ReadSetLifecycle
+from .read_set_objects import ReadSetObjects
+from .sequence_stores import SequenceStores
+
+# A read through S3 counts as an access for the archive clock (as GetReadSet does); noted at most
+# once a minute per read set, so that a region query's many ranged GETs do not each write.
+ACCESS_RESOLUTION = timedelta(seconds=60)
+LIST_BATCH = 1000
+
+_COLUMNS = (
+    t.read_sets.c.id,
+    t.read_sets.c.status,
+    t.read_sets.c.creation_time,
+    t.read_sets.c.last_access_time,
+    t.read_sets.c.etag_source1,
+    t.read_sets.c.etag_source2,
+    t.read_set_files.c.file,
+    t.read_set_files.c.blob_key,
+    t.read_set_files.c.content_length,
+    t.read_set_files.c.part_size,
+)
+_JOIN = t.read_sets.join(t.read_set_files, t.read_set_files.c.read_set_id == t.read_sets.c.id)
+_OBJECT = (
+    select(*_COLUMNS)
+    .select_from(_JOIN)
+    .where(
+        t.read_sets.c.id == bindparam("read_set"),
+        t.read_sets.c.sequence_store_id == bindparam("store"),
+        t.read_set_files.c.blob_key == bindparam("key"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class S3Object:
+    """A read set file as an object: where its bytes are, and what S3 says of it."""
+
+    key: str
+    read_set_id: str
+    status: str  # the read set's: only ACTIVE ones are readable
+    size: int
+    part_size: int  # the omics API's part size for this file (partNumber=N reads part N)
+    etag: str  # quoted, as S3 sends it
+    last_modified: datetime
+
+    @property
+    def readable(self) -> bool:
+        return self.status == "ACTIVE"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    store_id: str
+    alias: str
+    prefix: str  # `{account}/sequenceStore/{storeId}/`
+
+
+def _object(row: Any) -> S3Object:
+    # Not an MD5 of the bytes (read set ETags are of the content, not the file): a stable digest
+    # in the multipart form, so that no client checks the bytes against it (docs/s3.md, "ETags").
+    source_etag = {"source1": row.etag_source1, "source2": row.etag_source2}.get(row.file) or ""
+    digest = hashlib.md5(
+        f"{row.id}/{row.file}/{row.content_length}/{source_etag}".encode(), usedforsecurity=False
+    ).hexdigest()
+    return S3Object(
+        row.blob_key,
+        row.id,
+        row.status,
+        row.content_length,
+        row.part_size,
+        f'"{digest}-{rows.total_parts(row.content_length, row.part_size)}"',
+        row.creation_time,
+    )
+
+
+class S3Objects:
+    def __init__(
+        self,
+        db: Database,
+        account_id: str,
+        sequence_stores: SequenceStores,
+        lifecycle: ReadSetLifecycle,
+        read_set_objects: ReadSetObjects,
+    ) -> None:
+        self.db = db
+        self.account_id = account_id
+        self.sequence_stores = sequence_stores
+        self.lifecycle = lifecycle
+        self.read_set_objects = read_set_objects
+
+    def bucket(self, name: str) -> Bucket | None:
+        """The store an access point alias names, or None (no such store, or not this alias)."""
+        parts = s3_aliases.parse(name)
+        if parts is None or parts.account_id != self.account_id:
+            return None
+        with self.db.read() as connection:
+            try:
+                row = self.sequence_stores.require(connection, parts.store_id)
+            except ResourceNotFoundException:
+                return None
+        if row.s3_alias_token != parts.token:
+            return None
+        return Bucket(row.id, name, s3_aliases.store_prefix(self.account_id, row.id) + "/")
+
+    def find(self, bucket: Bucket, key: str, *, note_access: bool) -> S3Object | None:
+        """The object under `key` whatever its read set's status (None when no file has that key);
+        a read of an ACTIVE one is noted as an access when `note_access`."""
+        rest = key[len(bucket.prefix) :] if key.startswith(bucket.prefix) else ""
+        if not rest.startswith("readSet/"):
+            return None
+        read_set, _, name = rest.removeprefix("readSet/").partition("/")
+        if not read_set or not name or "/" in name:
+            return None
+        with self.db.read() as connection:
+            found = records(
+                connection.execute(_OBJECT, {"read_set": read_set, "store": bucket.store_id, "key": key})
+            )
+        if not found:
+            return None
+        row = found[0]
+        if note_access and row.status == "ACTIVE":
+            last = row.last_access_time
+            if last is None or now() - last > ACCESS_RESOLUTION:
+                self.lifecycle.note_access_now(row.id)
+        return _object(row)
+
+    def after(self, bucket: Bucket, start_after: str, prefix: str, limit: int = LIST_BATCH) -> list[S3Object]:
+        """Up to `limit` objects of ACTIVE read sets with keys greater than `start_after` and at
+        least `prefix`, in key order (keys not starting with `prefix` may follow: the caller
+        stops there)."""
+        lower = max(start_after, prefix)
+        read_sets = bucket.prefix + "readSet/"
+        if lower.startswith(read_sets):
+            first_id = lower[len(read_sets) : len(read_sets) + 10]
+        elif lower < read_sets:
+            first_id = ""
+        else:
+            return []  # every key sorts before `lower`
+        c = t.read_sets.c
+        # S3 lists in the byte order of UTF-8 keys: SQLite's BINARY, PostgreSQL's "C" collation.
+        key = t.read_set_files.c.blob_key
+        if not self.db.is_sqlite:
+            key = key.collate("C")  # type: ignore[assignment]
+        query = (
+            select(*_COLUMNS)
+            .select_from(_JOIN)
+            .where(
+                and_(c.sequence_store_id == bucket.store_id, c.status == "ACTIVE", c.id >= first_id),
+                key > start_after,
+            )
+            .order_by(c.id, key)
+            .limit(limit)
+        )
+        with self.db.read() as connection:
+            return [_object(row) for row in records(connection.execute(query))]
+
+    def tags(self, bucket: Bucket, obj: S3Object) -> dict[str, str]:
+        """The object's tags: the read set's sample and subject ids and its propagated tags."""
+        with self.db.read() as connection:
+            read_set = rows.by_id(connection, obj.read_set_id)
+            return self.read_set_objects.object_tags(connection, read_set)
+
