@@ -12,9 +12,9 @@ from .api.app import create_app
 from .blobs import open_blob_store
 from .config import Settings
 from .dataplane.app import S3Plane
-from .dataplane.routing import is_s3
 from .dataplane.drs import DrsApp
 from .dataplane.htsget import HtsgetApp
+from .dataplane.routing import is_s3
 from .db.engine import Database
 from .jobs.runners import build_worker
 from .jobs.worker import Worker

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.helpers.alignments import write_bam
-from tests.helpers.clients import KEY, SECRET
+from tests.helpers.clients import KEY, SECRET, s3_client
 from tests.helpers.commands import seqstore_cli
 from tests.helpers.readsets import download, ingest
 from tests.helpers.references import reference_part
@@ -73,6 +73,8 @@ def test_a_read_set_is_a_bundle_of_its_files(  # type: ignore[no-untyped-def]
         assert document["checksums"] == [{"type": "md5", "checksum": md5(data)}]
         s3 = next(m for m in document["access_methods"] if m["type"] == "s3")
         assert s3["access_url"]["url"] == files[name]["s3Access"]["s3Uri"]
+        bucket, key = s3["access_url"]["url"].removeprefix("s3://").split("/", 1)
+        assert s3_client(server.url).get_object(Bucket=bucket, Key=key)["Body"].read() == data  # the S3 plane
         access = drs(server, f"/objects/{bundle_id}-{name}/access/https", token).json()
         headers = dict(h.split(": ", 1) for h in access["headers"])
         assert requests.get(access["url"], headers=headers, timeout=30).content == data

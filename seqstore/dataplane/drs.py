@@ -54,6 +54,7 @@ class Found:
     resource_id: str
     row: Any
     files: dict[str, Any]
+    bucket: str | None  # a read set's store's access point alias: the bucket of its s3Uri
 
 
 class DrsApp:
@@ -109,9 +110,11 @@ class DrsApp:
         kind, store_id, resource_id, file = match.groups()
         with self.domain.db.read() as connection:
             try:
+                bucket = None
                 if kind == "rs":
                     row = self.domain.read_sets.row(connection, store_id, resource_id)
                     stored = {f.file: f for f in read_set_files(connection, resource_id)}
+                    bucket = self.domain.sequence_stores.alias(connection, store_id)
                 else:
                     row = self.domain.references.row(connection, store_id, resource_id)
                     stored = {f.file: f for f in self.domain.references.files(connection, resource_id)}
@@ -122,7 +125,7 @@ class DrsApp:
             raise DrsError(404 if row.status != "ARCHIVED" else 403, f"{object_id} is {row.status}{hint}")
         if file is not None and file not in stored:
             raise DrsError(404, f"{object_id}: the {'read set' if kind == 'rs' else 'reference'} has no {file} file")
-        return Found(kind, store_id, resource_id, row, stored), file
+        return Found(kind, store_id, resource_id, row, stored, bucket), file
 
     def object(self, request: Request, object_id: str) -> dict[str, Any]:
         found, file = self.find(object_id)
@@ -153,8 +156,8 @@ class DrsApp:
     def file_object(self, found: Found, file: str, object_id: str, host: str) -> dict[str, Any]:
         stored = found.files[file]
         access: list[dict[str, Any]] = [{"type": "https", "access_id": "https"}]
-        if found.kind == "rs":
-            access.insert(0, {"type": "s3", "access_url": {"url": self.domain.blobs.uri(stored.blob_key)}})
+        if found.bucket is not None:
+            access.insert(0, {"type": "s3", "access_url": {"url": f"s3://{found.bucket}/{stored.blob_key}"}})
         suffix = next((s for s in MIME if stored.file_name.endswith(s)), "")
         return {
             "id": object_id,
