@@ -93,6 +93,14 @@ def test_client_merges_a_given_config_and_refuses_services_it_does_not_serve(kit
         kit.client("sqs")
 
 
+def test_the_s3_client_reads_a_stores_objects_through_the_s3_plane(kit: OmicsServer, omics: Any) -> None:
+    store = omics.create_sequence_store(name="s3-view")
+    bucket = store["s3Access"]["s3Uri"].removeprefix("s3://").split("/", 1)[0]
+    assert kit.env["AWS_ENDPOINT_URL_S3"] == kit.url
+    listed = kit.client("s3").list_objects_v2(Bucket=bucket)
+    assert listed["KeyCount"] == 0  # an empty store: a bucket with nothing in it
+
+
 def test_reset_removes_every_resource_and_its_bytes(kit: OmicsServer, omics: Any) -> None:
     store = omics.create_sequence_store(name="to-be-reset")
     reference_store = omics.create_reference_store(name="refs")

@@ -151,8 +151,9 @@ class OmicsServer:
         return f"http://127.0.0.1:{self.port}"
 
     def endpoints(self) -> dict[str, str]:
-        """The endpoint of each service this server answers (S3 joins omics with the S3 plane)."""
-        return {"omics": self.url}
+        """The endpoint of each service this server answers: the omics API and the S3 plane share
+        the port."""
+        return {"omics": self.url, "s3": self.url}
 
     @property
     def env(self) -> dict[str, str]:
@@ -177,6 +178,8 @@ class OmicsServer:
         if service_name not in endpoints:
             raise ValueError(f"this server answers {', '.join(endpoints)}, not {service_name!r}")
         config = Config(inject_host_prefix=False)
+        if service_name == "s3":  # the S3 plane takes SigV4 (boto3 presigns with SigV2 by default)
+            config = Config(signature_version="s3v4", s3={"addressing_style": "path"})
         if kwargs.get("config") is not None:
             config = config.merge(kwargs.pop("config"))
         kwargs.pop("config", None)
