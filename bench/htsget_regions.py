@@ -20,18 +20,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-import boto3
 import htsget
 import pysam
 import requests
-from benchlib import free_port, wait_healthy
-from ingest import generate, ingest
-
-KEY, SECRET = "bench", "bench-secret"
+from served import served_bam
 
 
 def best_of(runs: int, action) -> float:  # type: ignore[no-untyped-def]
@@ -49,45 +43,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--tickets", type=int, default=300)
     args = parser.parse_args()
-    fasta, _, _, bam = generate(args.pairs)
-    work = Path(tempfile.mkdtemp(prefix="seqstore-htsget-bench-"))
-    local = work / "local.bam"
-    os.link(bam, local) if os.stat(bam).st_dev == os.stat(work).st_dev else local.write_bytes(bam.read_bytes())
-    pysam.index(str(local))
-    length = pysam.FastaFile(str(fasta)).get_reference_length("chrS")
-    middle = length // 2
-    region = ("chrS", middle, middle + 1_000_000)  # 0-based, end exclusive
-
-    data_dir = work / "data"
-    (data_dir / "buckets" / "bench").mkdir(parents=True)
-    os.link(fasta, data_dir / "buckets" / "bench" / "genome.fa")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {"AWS_ENDPOINT_URL_OMICS": url, "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET,
-           "SEQSTORE_ACCESS_KEY_ID": KEY, "SEQSTORE_SECRET_ACCESS_KEY": SECRET}  # fmt: skip
-    os.environ.update(env)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
-         "--log-level", "warning"], stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_healthy(url, process=server)
-        omics = boto3.session.Session().client("omics")
-        store_id = omics.create_sequence_store(name="bench")["id"]
-        reference_store = omics.create_reference_store(name="bench")["id"]
-        job = omics.start_reference_import_job(
-            referenceStoreId=reference_store, roleArn="arn:aws:iam::123456789012:role/bench",
-            sources=[{"sourceFile": "s3://bench/genome.fa", "name": "genome"}],
-        )  # fmt: skip
-        while (got := omics.get_reference_import_job(referenceStoreId=reference_store, id=job["id"]))["status"] in (
-            "SUBMITTED", "IN_PROGRESS"
-        ):  # fmt: skip
-            time.sleep(0.1)
-        reference_arn = omics.get_reference_metadata(
-            referenceStoreId=reference_store, id=got["sources"][0]["referenceId"]
-        )["arn"]
-        _, meta = ingest(omics, store_id, [bam], "BAM", reference_arn)
+    with served_bam(args.pairs) as served:
+        url, data_dir, work, fasta, bam = served.url, served.data_dir, served.work, served.fasta, served.bam
+        store_id, meta = served.store_id, served.metadata
+        local = work / "local.bam"
+        os.link(bam, local)
+        pysam.index(str(local))
+        length = pysam.FastaFile(str(fasta)).get_reference_length("chrS")
+        middle = length // 2
+        region = ("chrS", middle, middle + 1_000_000)  # 0-based, end exclusive
         token = subprocess.run(
             [sys.executable, "-m", "seqstore.cli", "keys", "token", "--data-dir", str(data_dir)],
             capture_output=True, text=True, check=True,
@@ -131,9 +95,6 @@ def main() -> None:
         print(f"{'seqstore htsget, Python client (ticket + data)':52} {seqstore_client:8.3f} {seqstore_client / floor:6.2f}x")
         print(f"{'seqstore htsget, samtools view -b URL':52} {seqstore_samtools:8.3f} {seqstore_samtools / floor:6.2f}x")
         print(f"{'ticket alone: p50 / p99 ms':52} {p50:8.2f} / {p99:.2f}")
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 if __name__ == "__main__":
