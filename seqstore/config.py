@@ -203,6 +203,13 @@ class Settings:
         "SEQSTORE_AUDIT_LOG", "", "write the audit log (one JSON line per request) to this file",
         flag="--audit-log", commands=JOBS, shown="unset: the log (logger `seqstore.audit`)",
     )
+    min_free_bytes: int | None = setting(
+        "SEQSTORE_MIN_FREE_BYTES", "",
+        "free space kept on the filesystems of the data dir and the local blob dir: below it, part uploads, "
+        "completions and imports are refused with ServiceQuotaExceededException and `/_seqstore/health` says "
+        "`degraded`; 0 = no reserve (a full disk is still answered, not crashed on)",
+        flag="--min-free-bytes", commands=JOBS, shown="2 GiB or 5% of the filesystem, whichever is smaller",
+    )
     part_size: int = PART_SIZE  # not configurable: the real service's
 
     def resolved_database_url(self) -> str:
@@ -226,7 +233,9 @@ class Settings:
 
 def _rows() -> tuple[Setting, ...]:
     """The table: the rows of the `Settings` fields, named and typed by them."""
-    kinds = {str: "str", int: "int", float: "float", bool: "bool", Path: "path", Path | None: "path"}
+    kinds = {
+        str: "str", int: "int", int | None: "int", float: "float", bool: "bool", Path: "path", Path | None: "path",
+    }
     hints = get_type_hints(Settings)
     rows = []
     for f in fields(Settings):

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import genomics, queue
 from ..blobs import CopySource
+from ..errors import is_out_of_space
 from ..genomics import IngestError
 from ..store.domain import Domain
 from ..store.read_set_lifecycle import Analysis
@@ -101,6 +102,24 @@ def ingest_read_set(
     paths = dict(result.stored_paths)
     if result.index_path is not None:
         paths["index"] = result.index_path
+    try:
+        files = _store_files(domain, prefix, names, paths, sources, work_dir, parts, copies)
+    except OSError as exc:
+        if is_out_of_space(exc):  # a full disk: none of this read set's files stays half-stored
+            domain.blobs.delete_prefix(prefix)
+        raise
+    tagged = domain.read_set_objects.tag_files(read_set.id, [f.blob_key for f in files])
+    analysis = Analysis(result.read_count, result.base_count, result.alignment, result.etag_algorithm, result.etags)
+    domain.lifecycle.mark_active(read_set.id, analysis, files)
+    domain.read_set_objects.apply_object_tags(read_set.id, written=tagged)
+    return files
+
+
+def _store_files(
+    domain: Domain, prefix: str, names: dict[str, str], paths: dict[str, Path], sources: dict[str, Path],
+    work_dir: Path, parts: dict[str, list[str]] | None, copies: dict[str, CopySource] | None,
+) -> list[StoredFile]:
+    """Put a read set's analysed files into the blob store under `prefix`."""
     files = []
     for file, path in paths.items():
         key = f"{prefix}/{names[file]}"
@@ -114,10 +133,6 @@ def ingest_read_set(
         else:
             size = domain.blobs.put_file(key, path, move=path.is_relative_to(work_dir))
         files.append(StoredFile(file, key, names[file], size))
-    tagged = domain.read_set_objects.tag_files(read_set.id, [f.blob_key for f in files])
-    analysis = Analysis(result.read_count, result.base_count, result.alignment, result.etag_algorithm, result.etags)
-    domain.lifecycle.mark_active(read_set.id, analysis, files)
-    domain.read_set_objects.apply_object_tags(read_set.id, written=tagged)
     return files
 
 
@@ -142,6 +157,9 @@ class UploadIngestion:
         try:
             if read_set.status == "PROCESSING_UPLOAD":
                 shutil.rmtree(work_dir, ignore_errors=True)
+                # The sources are assembled here, then analysed (and FASTQ compressed) beside them.
+                needed = sum(domain.blobs.size(key) for keys in params["sources"].values() for key in keys)
+                domain.disk.check(needed, f"ingesting read set {read_set_id}")
                 work_dir.mkdir(parents=True)
                 sources = {
                     source: self._assemble(keys, work_dir / f"{source}.upload")
