@@ -26,7 +26,8 @@ PART_SIZE = 104_857_600  # the real service's part size for uploads and download
 
 SERVE = ("serve",)
 JOBS = ("serve", "worker")  # the commands that run job threads
-ALL = ("serve", "worker", "keys")  # every command of cli.py
+ALL = ("serve", "worker", "keys", "verify")  # every command of cli.py
+STORED = ("serve", "worker", "verify")  # the commands that read or write the stored bytes
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
@@ -139,7 +140,7 @@ class Settings:
         "SEQSTORE_BLOB_URL", "",
         "`s3://bucket/prefix` keeps read set and reference bytes in an S3-compatible bucket (endpoint "
         "`SEQSTORE_S3_ENDPOINT_URL`, credentials from the standard AWS chain)",
-        flag="--blob-url", commands=JOBS, shown="unset: bytes in `DATA_DIR/blobs`",
+        flag="--blob-url", commands=STORED, shown="unset: bytes in `DATA_DIR/blobs`",
     )
     buckets_dir: Path | None = setting(
         "SEQSTORE_BUCKETS_DIR", "",

@@ -149,6 +149,7 @@ read_set_files = Table(
     Column("file_name", Text, nullable=False),
     Column("content_length", BigInteger, nullable=False),
     Column("part_size", BigInteger, nullable=False),
+    Column("md5", String(32)),  # of the stored bytes, recorded by `seqstore verify` (0009)
 )
 
 uploads = Table(
@@ -225,6 +226,7 @@ reference_files = Table(
     Column("file_name", Text, nullable=False),
     Column("content_length", BigInteger, nullable=False),
     Column("part_size", BigInteger, nullable=False),
+    Column("md5", String(32)),  # of the stored bytes, recorded by `seqstore verify` (0009)
 )
 
 # The durable work queue: API jobs (imports, exports, activations) and internal work
