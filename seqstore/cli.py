@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from .config import ALL, SETTINGS, Setting, SettingError, Settings
 
@@ -185,6 +186,31 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if verifier.summary.problems else 0
 
 
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    """`seqstore backup DEST` / `seqstore restore SRC` (seqstore/store/backup.py)."""
+    from .store import backup
+
+    database = backup.sqlite_path(settings.resolved_database_url())
+    if database is None or settings.blob_url:
+        print(
+            f"seqstore {args.command}: works on SQLite with local blobs only; with PostgreSQL use pg_dump "
+            "(or its PITR), with an S3 blob bucket its versioning (docs/operations.md, \"Backups\")",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        if args.command == "backup":
+            copied = backup.backup(database, settings.data_dir, args.destination)
+            print(f"backed up {database} and {copied.line()} to {args.destination}")
+        else:
+            copied = backup.restore(args.source, settings.data_dir)
+            print(f"restored {args.source} into {settings.data_dir}: the database and {copied.line()}")
+    except backup.BackupError as exc:
+        print(f"seqstore {args.command}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _progress_bar() -> Callable[[int, int], None]:
     """A progress line on the terminal (stderr), redrawn at most ten times a second."""
     import time
@@ -262,6 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--deep", action="store_true", help="also recompute the ETags and counts (references: the MD5)"
     )
     verify.set_defaults(run=_verify, log_level="warning")
+    backup = commands.add_parser("backup", help="a consistent copy of the data dir, taken while the server runs")
+    backup.add_argument("destination", type=Path, help="a new or empty directory")
+    restore = commands.add_parser("restore", help="a backup into a new or empty data dir")
+    restore.add_argument("source", type=Path, help="a directory `seqstore backup` wrote")
+    for command in (backup, restore):
+        _setting_options(command, command.prog.split()[-1])
+        command.set_defaults(run=_backup, log_level="warning")
     return parser
 
 

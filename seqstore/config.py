@@ -26,8 +26,8 @@ PART_SIZE = 104_857_600  # the real service's part size for uploads and download
 
 SERVE = ("serve",)
 JOBS = ("serve", "worker")  # the commands that run job threads
-ALL = ("serve", "worker", "keys", "verify")  # every command of cli.py
-STORED = ("serve", "worker", "verify")  # the commands that read or write the stored bytes
+ALL = ("serve", "worker", "keys", "verify", "backup", "restore")  # every command of cli.py
+STORED = ("serve", "worker", "verify", "backup")  # the commands that read or write the stored bytes
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
