@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("seqstore.worker")
 
+STATUS_MESSAGE = 255  # the length of a job's or item's status message column
+
 # A runner takes the claimed job row and brings the job to a final status itself.
 Runner = Callable[[Any], None]
 # Called when a runner raised or a job exhausted its attempts: give it a final, failed status.
@@ -151,6 +153,8 @@ class Worker:
 def out_of_space_message(exc: Exception) -> str:
     """The status message of a job or item that found the disk full."""
     if isinstance(exc, OutOfDiskSpace):
-        return exc.message
-    reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-    return f"The server ran out of disk space while running the job ({reason}); nothing of it was kept."
+        message = exc.message
+    else:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        message = f"The server ran out of disk space while running the job ({reason}); nothing of it was kept."
+    return message if len(message) <= STATUS_MESSAGE else message[: STATUS_MESSAGE - 1] + "…"

@@ -91,10 +91,10 @@ class DiskSpace:
         bytes (of `what`, as the message names it)."""
         for space in self.spaces():
             if space.free - needed < space.reserve:
-                need = f"; {what} needs up to {size_text(needed)} more" if needed else ""
+                need = f", and it needs up to {size_text(needed)}" if needed else ""
                 raise OutOfDiskSpace(
-                    f"The server is out of disk space: {size_text(space.free)} free on {space.path} "
-                    f"({', '.join(space.roles)}), and {size_text(space.reserve)} must stay free "
+                    f"The server is out of disk space for {what}: {size_text(space.free)} free on {space.path} "
+                    f"({', '.join(space.roles)}), {size_text(space.reserve)} must stay free "
                     f"(SEQSTORE_MIN_FREE_BYTES){need}. Ask the operator to free space; nothing was stored."
                 )
 
