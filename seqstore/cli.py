@@ -11,6 +11,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -218,6 +219,85 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-read stored files against the database; one line per problem, a summary, status 1 if
+    anything is wrong (seqstore/store/verify.py)."""
+    from .jobs.verify_deep import deep_check
+    from .server import build_domain
+    from .store.verify import Verifier
+
+    if args.rate is not None and args.rate <= 0:
+        print("seqstore verify: --rate must be a positive number of MB/s", file=sys.stderr)
+        return 2
+    store = build_domain(settings)
+    work_dir = settings.data_dir / "work" / "verify"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    verifier = Verifier(
+        store.db, store.blobs, work_dir=work_dir, rate=args.rate * 1e6 if args.rate else None,
+        deep=deep_check(store, work_dir) if args.deep else None,
+        progress=_progress_bar() if sys.stderr.isatty() else None,
+    )
+    subjects = verifier.subjects(
+        sequence_store_id=args.sequence_store_id, reference_store_id=args.reference_store_id,
+        read_set_id=args.read_set_id,
+    )
+    if args.read_set_id and not subjects:
+        print(f"seqstore verify: no ACTIVE or ARCHIVED read set {args.read_set_id}", file=sys.stderr)
+        return 2
+    for finding in verifier.run(subjects):
+        if sys.stderr.isatty():
+            print("\r\033[K", end="", file=sys.stderr)
+        print(finding.line(), flush=True)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(verifier.summary.line(), flush=True)
+    return 1 if verifier.summary.problems else 0
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    """`seqstore backup DEST` / `seqstore restore SRC` (seqstore/store/backup.py)."""
+    from .store import backup
+
+    database = backup.sqlite_path(settings.resolved_database_url())
+    if database is None or settings.blob_url:
+        print(
+            f"seqstore {args.command}: works on SQLite with local blobs only; with PostgreSQL use pg_dump "
+            "(or its PITR), with an S3 blob bucket its versioning (docs/operations.md, \"Backups\")",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        if args.command == "backup":
+            copied = backup.backup(database, settings.data_dir, args.destination)
+            print(f"backed up {database} and {copied.line()} to {args.destination}")
+        else:
+            copied = backup.restore(args.source, settings.data_dir)
+            print(f"restored {args.source} into {settings.data_dir}: the database and {copied.line()}")
+    except backup.BackupError as exc:
+        print(f"seqstore {args.command}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _progress_bar() -> Callable[[int, int], None]:
+    """A progress line on the terminal (stderr), redrawn at most ten times a second."""
+    import time
+
+    shown = [0.0]
+
+    def draw(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - shown[0] < 0.1 and done < total:
+            return
+        shown[0] = now
+        share = done / total if total else 1.0
+        bar = "#" * int(share * 30)
+        print(f"\r[{bar:<30}] {share:6.1%} {done / 1e6:,.0f} of {total / 1e6:,.0f} MB", end="", file=sys.stderr,
+              flush=True)
+
+    return draw
+
+
 def _redact(url: str) -> str:
     """Hide a password in a database URL."""
     if "@" in url and "://" in url:
@@ -279,6 +359,25 @@ def build_parser() -> argparse.ArgumentParser:
     _setting_options(worker, "worker")
     _log_level(worker)
     worker.set_defaults(run=_worker)
+    verify = commands.add_parser(
+        "verify", help="re-read every stored file and check it against the database (exit 1 on a problem)"
+    )
+    _setting_options(verify, "verify")
+    verify.add_argument("--sequence-store-id", help="only the read sets of this sequence store")
+    verify.add_argument("--reference-store-id", help="only the references of this reference store")
+    verify.add_argument("--read-set-id", help="only this read set")
+    verify.add_argument("--rate", type=float, metavar="MB/s", help="read at most this many MB a second")
+    verify.add_argument(
+        "--deep", action="store_true", help="also recompute the ETags and counts (references: the MD5)"
+    )
+    verify.set_defaults(run=_verify, log_level="warning")
+    backup = commands.add_parser("backup", help="a consistent copy of the data dir, taken while the server runs")
+    backup.add_argument("destination", type=Path, help="a new or empty directory")
+    restore = commands.add_parser("restore", help="a backup into a new or empty data dir")
+    restore.add_argument("source", type=Path, help="a directory `seqstore backup` wrote")
+    for command in (backup, restore):
+        _setting_options(command, command.prog.split()[-1])
+        command.set_defaults(run=_backup, log_level="warning")
     return parser
 
 
@@ -321,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    if settings.audit_log is not None and args.command != "keys":  # keys answer no requests
+    if settings.audit_log is not None and args.command in ("serve", "worker"):  # others answer no requests
         audit = logging.getLogger("seqstore.audit")
         handler = logging.FileHandler(settings.audit_log)
         handler.setFormatter(logging.Formatter("%(message)s"))

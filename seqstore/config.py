@@ -26,7 +26,8 @@ PART_SIZE = 104_857_600  # the real service's part size for uploads and download
 
 SERVE = ("serve",)
 JOBS = ("serve", "worker")  # the commands that run job threads
-ALL = ("serve", "worker", "keys")  # every command of cli.py
+ALL = ("serve", "worker", "keys", "verify", "backup", "restore")  # every command of cli.py
+STORED = ("serve", "worker", "verify", "backup")  # the commands that read or write the stored bytes
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
@@ -139,7 +140,7 @@ class Settings:
         "SEQSTORE_BLOB_URL", "",
         "`s3://bucket/prefix` keeps read set and reference bytes in an S3-compatible bucket (endpoint "
         "`SEQSTORE_S3_ENDPOINT_URL`, credentials from the standard AWS chain)",
-        flag="--blob-url", commands=JOBS, shown="unset: bytes in `DATA_DIR/blobs`",
+        flag="--blob-url", commands=STORED, shown="unset: bytes in `DATA_DIR/blobs`",
     )
     buckets_dir: Path | None = setting(
         "SEQSTORE_BUCKETS_DIR", "",
@@ -226,6 +227,13 @@ class Settings:
         "ended (for tests); `async` answers at once, as AWS does",
         flag="--ingest", commands=SERVE, choices=("async", "sync"),
     )
+    min_free_bytes: int | None = setting(
+        "SEQSTORE_MIN_FREE_BYTES", "",
+        "free space kept on the filesystems of the data dir and the local blob dir: below it, part uploads, "
+        "completions and imports are refused with ServiceQuotaExceededException and `/_seqstore/health` says "
+        "`degraded`; 0 = no reserve (a full disk is still answered, not crashed on)",
+        flag="--min-free-bytes", commands=JOBS, shown="2 GiB or 5% of the filesystem, whichever is smaller",
+    )
     part_size: int = PART_SIZE  # not configurable: the real service's
 
     def resolved_database_url(self) -> str:
@@ -249,7 +257,9 @@ class Settings:
 
 def _rows() -> tuple[Setting, ...]:
     """The table: the rows of the `Settings` fields, named and typed by them."""
-    kinds = {str: "str", int: "int", float: "float", bool: "bool", Path: "path", Path | None: "path"}
+    kinds = {
+        str: "str", int: "int", int | None: "int", float: "float", bool: "bool", Path: "path", Path | None: "path",
+    }
     hints = get_type_hints(Settings)
     rows = []
     for f in fields(Settings):

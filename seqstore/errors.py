@@ -7,6 +7,9 @@ answer botocore parses (the code in `x-amzn-errortype`, the message in the JSON 
 
 from __future__ import annotations
 
+import errno
+from typing import TypeGuard
+
 
 class ServiceError(Exception):
     """An error answered to the client: `code` is the exception shape's name (or, outside the
@@ -30,6 +33,16 @@ class ValidationException(ServiceError):
 
 class ServiceQuotaExceededException(ServiceError):
     code, status = "ServiceQuotaExceededException", 402
+
+
+class OutOfDiskSpace(ServiceQuotaExceededException):
+    """The server's disk has less free space than it must keep (SEQSTORE_MIN_FREE_BYTES), or a
+    write ran out of it; the message says how much is free and how much is needed."""
+
+
+def is_out_of_space(exc: BaseException) -> TypeGuard[OSError]:
+    """True for the OSError of a write that found the disk (or the user's quota) full."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class AccessDeniedException(ServiceError):

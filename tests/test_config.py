@@ -152,6 +152,10 @@ def example(row_name: str) -> tuple[str, object]:
     return text, row.value(text or "true")
 
 
+# What each command needs after it to parse (a subcommand, a positional argument).
+COMMAND_WORDS = {"keys": ["list"], "backup": ["DEST"], "restore": ["SRC"]}
+
+
 @pytest.mark.parametrize(("name", "command"), [(row.name, c) for row in SETTINGS for c in row.commands])
 def test_each_option_is_taken_before_and_after_each_command_that_takes_it(
         clean_environment: pytest.MonkeyPatch, name: str, command: str) -> None:
@@ -159,7 +163,7 @@ def test_each_option_is_taken_before_and_after_each_command_that_takes_it(
     assert row.flag
     text, value = example(name)
     option = (row.flag, text) if text else (row.flag,)
-    words = [command, *(["list"] if command == "keys" else [])]
+    words = [command, *COMMAND_WORDS.get(command, [])]
     assert getattr(parsed(*words, *option), name) == value
     assert getattr(parsed(*option, *words), name) == value
     if command == "keys":
@@ -172,7 +176,7 @@ def test_an_option_before_a_command_that_does_not_take_it_is_refused(
         clean_environment: pytest.MonkeyPatch, name: str, command: str) -> None:
     row = ROWS[name]
     text, _ = example(name)
-    words = [command, *(["list"] if command == "keys" else [])]
+    words = [command, *COMMAND_WORDS.get(command, [])]
     with pytest.raises(SettingError, match=f"{row.flag} is not an option of `seqstore {command}`"):
         parsed(row.flag, *((text,) if text else ()), *words)
     with pytest.raises(SystemExit):  # after it: argparse's "unrecognized arguments"

@@ -36,7 +36,10 @@ def create_app(
     settings = domain.settings
 
     async def health(_: Any) -> tuple[int, dict[str, Any]]:
-        return 200, {"status": "ok", "service": "seqstore"}
+        # Degraded, still 200: reads are served; writes are refused until space is freed.
+        disks = domain.disk.spaces()
+        status = "degraded" if any(space.low for space in disks) else "ok"
+        return 200, {"status": status, "service": "seqstore", "disk": [space.as_json() for space in disks]}
 
     def shutdown() -> None:
         on_shutdown()

@@ -8,6 +8,7 @@ from ..store.read_set_jobs import ACTIVATION, EXPORT, IMPORT
 
 
 def start_read_set_import_job(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    domain.disk.check(0, "the import")  # its files are fetched into the work dir first
     return domain.read_set_jobs.start_import(params)
 
 

@@ -49,6 +49,7 @@ async def get_reference(domain: Domain, params: dict[str, Any]) -> dict[str, Any
 
 
 def start_reference_import_job(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    domain.disk.check(0, "the import")  # its files are fetched into the work dir first
     return domain.reference_imports.start_import(params)
 
 

@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 from typing import Any
 
-from ..errors import ValidationException
+from ..errors import ValidationException, is_out_of_space
 from ..protocol.operations import OMICS_ARN, Operation
 from ..protocol.streams import RequestBody
 from ..store.domain import Domain
@@ -25,6 +25,7 @@ async def upload_read_set_part(domain: Domain, params: dict[str, Any]) -> dict[s
 
 
 def complete_multipart_read_set_upload(domain: Domain, params: dict[str, Any]) -> dict[str, Any]:
+    domain.disk.check(0, "ingesting the upload")  # the upload stays open: Complete may be retried
     return domain.uploads.complete(params)
 
 
@@ -72,8 +73,14 @@ async def receive_part(domain: Domain, params: dict[str, Any]) -> dict[str, Any]
             f"'payload': a part may have at most {limit} bytes, this one has {body.content_length}"
         )
     await asyncio.to_thread(domain.uploads.check_part, store_id, upload_id, source)
+    domain.disk.check(body.content_length or 0, f"part {number}")
     key = domain.uploads.part_blob_key(upload_id, source, number)
-    writer = domain.blobs.writer(key)
+    try:
+        writer = domain.blobs.writer(key)
+    except OSError as exc:
+        if is_out_of_space(exc):
+            raise domain.disk.write_failed(exc, f"part {number} of upload {upload_id}") from None
+        raise
     sha256 = hashlib.sha256()
     # Chunks are hashed and written off the event loop, WRITE_BATCH bytes at a time, as received
     # (joining them here would copy every byte once more).
@@ -95,8 +102,10 @@ async def receive_part(domain: Domain, params: dict[str, Any]) -> dict[str, Any]
         if batch:
             await asyncio.to_thread(_hash_and_write, sha256, writer, batch)
         await asyncio.to_thread(writer.commit)
-    except BaseException:
+    except BaseException as exc:
         await asyncio.shield(asyncio.to_thread(writer.abort))
+        if is_out_of_space(exc):  # nothing half-written stays: abort removed the temporary file
+            raise domain.disk.write_failed(exc, f"part {number} of upload {upload_id}") from None
         raise
     checksum = await asyncio.to_thread(
         domain.uploads.record_part, store_id, upload_id, source, number, key, size, sha256.digest()

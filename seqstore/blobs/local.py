@@ -37,8 +37,12 @@ class BlobWriter:
         os.replace(self.temp, self.final)
 
     def abort(self) -> None:
-        self._file.close()
-        self.temp.unlink(missing_ok=True)
+        try:
+            self._file.close()  # may fail to flush what it buffered (a full disk): drop it anyway
+        except OSError:
+            pass
+        finally:
+            self.temp.unlink(missing_ok=True)
 
 
 class LocalBlobStore:
@@ -70,15 +74,19 @@ class LocalBlobStore:
         final = self.path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         temp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
-        if move:
-            try:
-                os.rename(source, temp)
-            except OSError:
+        try:
+            if move:
+                try:
+                    os.rename(source, temp)
+                except OSError:
+                    shutil.copyfile(source, temp)
+                    source.unlink()
+            else:
                 shutil.copyfile(source, temp)
-                source.unlink()
-        else:
-            shutil.copyfile(source, temp)
-        os.replace(temp, final)
+            os.replace(temp, final)
+        except BaseException:  # a full disk, say: no half-copied file stays behind
+            temp.unlink(missing_ok=True)
+            raise
         return final.stat().st_size
 
     def join(self, key: str, part_keys: list[str]) -> bool:

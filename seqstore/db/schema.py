@@ -152,7 +152,7 @@ read_set_files = Table(
     Column("file_name", Text, nullable=False),
     Column("content_length", BigInteger, nullable=False),
     Column("part_size", BigInteger, nullable=False),
-    Column("md5", String(32)),  # of the stored bytes (0010); NULL for files stored before it
+    Column("md5", String(32)),  # of the stored bytes (0010): recorded at ingestion; `seqstore verify` checks it
 )
 
 uploads = Table(
@@ -229,7 +229,7 @@ reference_files = Table(
     Column("file_name", Text, nullable=False),
     Column("content_length", BigInteger, nullable=False),
     Column("part_size", BigInteger, nullable=False),
-    Column("md5", String(32)),  # of the stored bytes (0010); NULL for files stored before it
+    Column("md5", String(32)),  # of the stored bytes (0010): recorded at ingestion; `seqstore verify` checks it
 )
 
 # The durable work queue: API jobs (imports, exports, activations) and internal work

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from .. import genomics, queue
 from ..blobs import CopySource
+from ..errors import is_out_of_space
 from ..genomics import IngestError
 from ..genomics.streams import file_md5
 from ..store.domain import Domain
@@ -108,6 +109,26 @@ def ingest_read_set(
     paths = dict(result.stored_paths)
     if result.index_path is not None:
         paths["index"] = result.index_path
+    try:
+        files = _store_files(domain, prefix, names, paths, sources, work_dir, parts, copies, digests)
+    except OSError as exc:
+        if is_out_of_space(exc):  # a full disk: none of this read set's files stays half-stored
+            domain.blobs.delete_prefix(prefix)
+        raise
+    tagged = domain.read_set_objects.tag_files(read_set.id, [f.blob_key for f in files])
+    analysis = Analysis(result.read_count, result.base_count, result.alignment, result.etag_algorithm, result.etags)
+    domain.lifecycle.mark_active(read_set.id, analysis, files)
+    domain.read_set_objects.apply_object_tags(read_set.id, written=tagged)
+    return files
+
+
+def _store_files(
+    domain: Domain, prefix: str, names: dict[str, str], paths: dict[str, Path], sources: dict[str, Path],
+    work_dir: Path, parts: dict[str, list[str]] | None, copies: dict[str, CopySource] | None,
+    digests: dict[Path, Future[str]],
+) -> list[StoredFile]:
+    """Put a read set's analysed files into the blob store under `prefix`, each with the MD5 of
+    its bytes (`digests`: those of the sources, hashed beside the scan)."""
     files = []
     for file, path in paths.items():
         key = f"{prefix}/{names[file]}"
@@ -123,10 +144,6 @@ def ingest_read_set(
             digest = digests[path].result() if path in digests else file_md5(path)
             size = domain.blobs.put_file(key, path, move=path.is_relative_to(work_dir))
         files.append(StoredFile(file, key, names[file], size, digest))
-    tagged = domain.read_set_objects.tag_files(read_set.id, [f.blob_key for f in files])
-    analysis = Analysis(result.read_count, result.base_count, result.alignment, result.etag_algorithm, result.etags)
-    domain.lifecycle.mark_active(read_set.id, analysis, files)
-    domain.read_set_objects.apply_object_tags(read_set.id, written=tagged)
     return files
 
 
@@ -151,6 +168,9 @@ class UploadIngestion:
         try:
             if read_set.status == "PROCESSING_UPLOAD":
                 shutil.rmtree(work_dir, ignore_errors=True)
+                # The sources are assembled here, then analysed (and FASTQ compressed) beside them.
+                needed = sum(domain.blobs.size(key) for keys in params["sources"].values() for key in keys)
+                domain.disk.check(needed, f"ingesting read set {read_set_id}")
                 work_dir.mkdir(parents=True)
                 sources = {
                     source: self._assemble(keys, work_dir / f"{source}.upload")

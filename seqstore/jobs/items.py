@@ -14,9 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..errors import OutOfDiskSpace, is_out_of_space
 from ..queue import items, set_job_status
 from ..store.domain import Domain
 from .objects import ObjectStore
+from .worker import out_of_space_message
 
 log = logging.getLogger("seqstore.jobs")
 
@@ -76,10 +78,15 @@ class ItemJobRunner:
         db = self.domain.db
         items.set_item(db, job.id, item.position, "IN_PROGRESS", ITEM_IN_PROGRESS)
         try:
+            self.domain.disk.check(0, f"source {item.position}")  # it is fetched into the work dir
             message = self.run_item(job, item)
         except ItemFailed as exc:
             items.set_item(db, job.id, item.position, "FAILED", str(exc))
         except Exception as exc:
+            if isinstance(exc, OutOfDiskSpace) or is_out_of_space(exc):  # known: one line, no traceback
+                log.warning("job %s item %d failed: %s", job.id, item.position, out_of_space_message(exc))
+                items.set_item(db, job.id, item.position, "FAILED", out_of_space_message(exc))
+                return
             log.exception("job %s item %d failed", job.id, item.position)
             items.set_item(db, job.id, item.position, "FAILED", f"Internal error: {type(exc).__name__}")
         else:

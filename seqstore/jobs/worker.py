@@ -8,12 +8,15 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import queue
+from ..errors import OutOfDiskSpace, is_out_of_space
 from ..queue import WakeSignal, items
 
 if TYPE_CHECKING:
     from ..db.engine import Database
 
 log = logging.getLogger("seqstore.worker")
+
+STATUS_MESSAGE = 255  # the length of a job's or item's status message column
 
 # A runner takes the claimed job row and brings the job to a final status itself.
 Runner = Callable[[Any], None]
@@ -94,6 +97,11 @@ class Worker:
             try:
                 self.runners[job.kind](job)
             except Exception as exc:
+                if isinstance(exc, OutOfDiskSpace) or is_out_of_space(exc):  # known: one line, no traceback
+                    message = out_of_space_message(exc)
+                    log.warning("job %s (%s) failed: %s", job.id, job.kind, message)
+                    self.fail(job, message)
+                    return True
                 log.exception("job %s (%s) failed", job.id, job.kind)
                 self.fail(job, f"Internal error while running the job: {type(exc).__name__}")
         finally:
@@ -140,3 +148,13 @@ class Worker:
                     queue.renew(self.db, job_id, self.owner, self.lease_seconds)
                 except Exception:
                     log.exception("could not renew the lease of job %s", job_id)
+
+
+def out_of_space_message(exc: Exception) -> str:
+    """The status message of a job or item that found the disk full."""
+    if isinstance(exc, OutOfDiskSpace):
+        message = exc.message
+    else:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        message = f"The server ran out of disk space while running the job ({reason}); nothing of it was kept."
+    return message if len(message) <= STATUS_MESSAGE else message[: STATUS_MESSAGE - 1] + "…"

@@ -9,6 +9,7 @@ from ..db.engine import Database
 from ..queue import WakeSignal
 from .access_keys import AccessKeys
 from .arns import Arns
+from .disk import DiskSpace
 from .read_set_jobs import ReadSetJobs
 from .read_set_lifecycle import ReadSetLifecycle
 from .read_set_objects import ReadSetObjects
@@ -35,6 +36,9 @@ class Domain:
         self.blobs = blobs
         self.keys = keys
         self.wake = wake
+        # The data dir (database, work dir, cache) and the local blob dir, if blobs are local.
+        local = {"data": settings.data_dir} | ({} if settings.blob_url else {"blobs": settings.blob_dir})
+        self.disk = DiskSpace(local, settings.min_free_bytes)
         self.arns = arns = Arns(settings.region, settings.account_id)
         self.sequence_stores = SequenceStores(db, settings, arns, blobs, wake)
         self.read_set_objects = ReadSetObjects(db, blobs, arns, self.sequence_stores)

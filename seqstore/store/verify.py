@@ -1,0 +1,232 @@
+"""Verification (scrub): re-read every stored file of ACTIVE/ARCHIVED read sets and ACTIVE
+references and check it against the database: that its blob exists, its length, and the MD5 of
+its bytes. The MD5 is recorded the first time a file is verified (the `md5` column, NULL until
+then) and compared on every later run. A deep check (`deep`, given by the caller: it needs the
+genomics readers, which this layer does not import) recomputes what ingestion computed from the
+bytes: the HealthOmics ETags and counts of a read set, the MD5 of a reference's sequences."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from ..blobs import BlobStore
+from ..db import schema as t
+from ..db.engine import Database
+
+READ_CHUNK = 1024 * 1024
+VERIFIED_READ_SET_STATUSES = ("ACTIVE", "ARCHIVED")
+
+
+@dataclass
+class Subject:
+    """A read set or a reference and its stored files: {file: (blob key, recorded length, md5)}."""
+
+    kind: str  # "read set" or "reference"
+    id: str
+    store_id: str
+    row: Any  # its row of read_sets or references
+    files: dict[str, tuple[str, int, str | None]] = field(default_factory=dict)
+
+    def name(self) -> str:
+        store = "sequence store" if self.kind == "read set" else "reference store"
+        return f"{self.kind} {self.id} ({store} {self.store_id})"
+
+
+@dataclass(frozen=True)
+class Finding:
+    subject: Subject
+    file: str | None  # None: about the whole read set or reference
+    problem: str
+
+    def line(self) -> str:
+        where = f" {self.file}" if self.file else ""
+        return f"{self.subject.name()}{where}: {self.problem}"
+
+
+@dataclass
+class Summary:
+    read_sets: int = 0
+    references: int = 0
+    files: int = 0
+    bytes: int = 0
+    recorded: int = 0  # files whose MD5 was recorded by this run (not verified before)
+    problems: int = 0
+
+    def line(self) -> str:
+        verdict = f"{self.problems} problem{'s' if self.problems != 1 else ''}" if self.problems else "no problems"
+        return (
+            f"verified {self.read_sets} read sets and {self.references} references: {self.files} files, "
+            f"{self.bytes} bytes; {self.recorded} checksums recorded for the first time; {verdict}"
+        )
+
+
+# A deep check: (the subject, {file: local path of its verified bytes}) -> the problems found.
+DeepCheck = Callable[[Subject, dict[str, Path]], list[str]]
+Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
+
+
+class Verifier:
+    """Verifies what `subjects()` selects; `rate` bounds the bytes read per second (None: no
+    bound)."""
+
+    def __init__(
+        self, db: Database, blobs: BlobStore, *, work_dir: Path, rate: float | None = None,
+        deep: DeepCheck | None = None, progress: Progress | None = None,
+    ) -> None:
+        self.db, self.blobs, self.work_dir = db, blobs, work_dir
+        self.rate, self.deep, self.progress = rate, deep, progress
+        self.summary = Summary()
+        self._started = time.monotonic()
+        self._total = 0
+
+    def subjects(
+        self, *, sequence_store_id: str | None = None, reference_store_id: str | None = None,
+        read_set_id: str | None = None,
+    ) -> list[Subject]:
+        """The read sets and references to verify; a read set filter leaves references out, a
+        reference store filter leaves read sets out."""
+        found: list[Subject] = []
+        with self.db.read() as connection:
+            if reference_store_id is None:
+                query = (
+                    select(t.read_sets, *_file_columns(t.read_set_files))
+                    .join(t.read_set_files, t.read_set_files.c.read_set_id == t.read_sets.c.id)
+                    .where(t.read_sets.c.status.in_(VERIFIED_READ_SET_STATUSES))
+                    .order_by(t.read_sets.c.seq, t.read_set_files.c.file)
+                )
+                if sequence_store_id is not None:
+                    query = query.where(t.read_sets.c.sequence_store_id == sequence_store_id)
+                if read_set_id is not None:
+                    query = query.where(t.read_sets.c.id == read_set_id)
+                found += _grouped("read set", connection.execute(query), "sequence_store_id")
+            if sequence_store_id is None and read_set_id is None:
+                query = (
+                    select(t.references, *_file_columns(t.reference_files))
+                    .join(t.reference_files, t.reference_files.c.reference_id == t.references.c.id)
+                    .where(t.references.c.status == "ACTIVE")
+                    .order_by(t.references.c.seq, t.reference_files.c.file)
+                )
+                if reference_store_id is not None:
+                    query = query.where(t.references.c.reference_store_id == reference_store_id)
+                found += _grouped("reference", connection.execute(query), "reference_store_id")
+        return found
+
+    def run(self, subjects: list[Subject]) -> Iterator[Finding]:
+        """Verify each subject, yielding its problems as they are found; `summary` counts."""
+        self._total = sum(length for subject in subjects for _, length, _ in subject.files.values())
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        for subject in subjects:
+            if subject.kind == "read set":
+                self.summary.read_sets += 1
+            else:
+                self.summary.references += 1
+            for finding in self._verify(subject):
+                self.summary.problems += 1
+                yield finding
+
+    def _verify(self, subject: Subject) -> Iterator[Finding]:
+        with tempfile.TemporaryDirectory(dir=self.work_dir) as scratch:
+            good: dict[str, Path] = {}
+            for file, (key, length, md5) in subject.files.items():
+                self.summary.files += 1
+                problem = self._check_file(subject, file, key, length, md5, Path(scratch), good)
+                if problem is not None:
+                    yield Finding(subject, file, problem)
+            if self.deep is not None and len(good) == len(subject.files):
+                for problem in self.deep(subject, good):
+                    yield Finding(subject, None, problem)
+
+    def _check_file(
+        self, subject: Subject, file: str, key: str, length: int, md5: str | None, scratch: Path,
+        good: dict[str, Path],
+    ) -> str | None:
+        if not self.blobs.exists(key):
+            return f"blob {key} is missing"
+        size = self.blobs.size(key)
+        if size != length:
+            return f"blob {key} has {size} bytes, the database records {length}"
+        with self.blobs.local_file(key, scratch) as path:
+            digest, read = self._md5(path)
+            if self.deep is not None:
+                # The deep check reads the same bytes after this `with`: keep them (a link or
+                # a copy of the local file; the S3 store's download is in `scratch` already).
+                kept = scratch / f"{file}.verified"
+                if not kept.exists():
+                    _link_or_copy(path, kept)
+                good[file] = kept
+            else:
+                good[file] = path
+        if read != length:
+            return f"blob {key} ended after {read} bytes, the database records {length}"
+        if md5 is None:
+            self._record_md5(subject, file, digest)
+            self.summary.recorded += 1
+            return None
+        if digest != md5:
+            return f"blob {key}: the MD5 of its bytes is {digest}, recorded {md5} (the bytes changed)"
+        return None
+
+    def _md5(self, path: Path) -> tuple[str, int]:
+        digest = hashlib.md5(usedforsecurity=False)
+        read = 0
+        with open(path, "rb") as f:
+            while chunk := f.read(READ_CHUNK):
+                digest.update(chunk)
+                read += len(chunk)
+                self.summary.bytes += len(chunk)
+                self._throttle()
+                if self.progress is not None:
+                    self.progress(self.summary.bytes, self._total)
+        return digest.hexdigest(), read
+
+    def _throttle(self) -> None:
+        if self.rate:
+            ahead = self.summary.bytes / self.rate - (time.monotonic() - self._started)
+            if ahead > 0:
+                time.sleep(ahead)
+
+    def _record_md5(self, subject: Subject, file: str, md5: str) -> None:
+        table, column = (
+            (t.read_set_files, t.read_set_files.c.read_set_id) if subject.kind == "read set"
+            else (t.reference_files, t.reference_files.c.reference_id)
+        )
+        with self.db.write() as connection:
+            connection.execute(
+                update(table).where(column == subject.id, table.c.file == file, table.c.md5.is_(None))
+                .values(md5=md5)
+            )
+
+
+def _grouped(kind: str, rows: Any, store_column: str) -> list[Subject]:
+    subjects: dict[str, Subject] = {}
+    for row in rows:
+        subject = subjects.get(row.id)
+        if subject is None:
+            subject = subjects[row.id] = Subject(kind, row.id, getattr(row, store_column), row)
+        subject.files[row.f_file] = (row.f_blob_key, row.f_length, row.f_md5)
+    return list(subjects.values())
+
+
+def _file_columns(table: Any) -> tuple[Any, ...]:
+    """A file row's columns, named apart from those of its read set or reference (which has an
+    `md5` of its own)."""
+    c = table.c
+    return c.file.label("f_file"), c.blob_key.label("f_blob_key"), c.content_length.label("f_length"), \
+        c.md5.label("f_md5")
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
