@@ -1,7 +1,8 @@
 """Verification (scrub): re-read every stored file of ACTIVE/ARCHIVED read sets and ACTIVE
 references and check it against the database: that its blob exists, its length, and the MD5 of
-its bytes. The MD5 is recorded the first time a file is verified (the `md5` column, NULL until
-then) and compared on every later run. A deep check (`deep`, given by the caller: it needs the
+its bytes. The MD5 is recorded when ingestion or a reference import stores the file (the `md5`
+column); a file stored before that column existed has it recorded by its first verification, and
+every later run compares. A deep check (`deep`, given by the caller: it needs the
 genomics readers, which this layer does not import) recomputes what ingestion computed from the
 bytes: the HealthOmics ETags and counts of a read set, the MD5 of a reference's sequences."""
 
