@@ -286,3 +286,32 @@ def test_samtools_reads_a_region_over_htsget(
     got = set(result.stdout.splitlines())
     assert set(overlapping(item["path"], None, "chrA", 150_000, 152_000)) <= got
     assert len(got) < len(records(item["path"])) / 4
+
+
+def test_a_sigv4_signed_ticket_request_gets_urls_carrying_a_token_of_its_key(
+    hserver: Server, stored: dict[str, Any], tmp_path: Path
+) -> None:
+    from urllib.parse import urlencode
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    item = stored["BAM"]
+    url = ticket_url(hserver, stored["store_id"], item["id"]) + "?" + urlencode(
+        {"referenceName": "chrA", "start": 150_000, "end": 152_000}
+    )
+
+    def signed(secret: str) -> requests.Response:
+        request = AWSRequest(method="GET", url=url)
+        SigV4Auth(Credentials(KEY, secret), "omics", "us-east-1").add_auth(request)
+        return requests.get(url, headers=dict(request.headers), timeout=30)
+
+    response = signed(SECRET)
+    assert response.status_code == 200, response.text
+    data, _ = fetch(response.json())  # the data URLs' headers carry a bearer token of the key
+    out = tmp_path / "signed.bam"
+    out.write_bytes(data)
+    assert set(overlapping(item["path"], None, "chrA", 150_000, 152_000)) <= set(records(out))
+    code, error, message = htsget_error(signed("wrong-secret"))
+    assert (code, error) == (401, "InvalidAuthentication") and "SigV4" in message

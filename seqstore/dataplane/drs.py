@@ -21,8 +21,8 @@ from typing import Any
 from ..errors import ResourceNotFoundException
 from ..store.domain import Domain
 from ..store.read_set_rows import files as read_set_files
+from .credentials import Unauthenticated, caller_token
 from .http import Receive, Request, Send, parse_range, read_request, send_bytes, send_json
-from .tokens import TokenError, verify_token
 
 PREFIX = "/ga4gh/drs/v1/"
 OBJECT_ID = re.compile(r"(rs|ref)-([0-9]+)-([0-9]+)(?:-(source1|source2|source|index))?")
@@ -90,17 +90,12 @@ class DrsApp:
             await send_json(send, exc.status, {"status_code": exc.status, "msg": exc.message})
 
     def authenticate(self, request: Request) -> str | None:
-        header = request.headers.get("authorization", "")
-        if not header.lower().startswith("bearer "):
-            if self.domain.settings.auth == "none":
-                return None
-            raise DrsError(401, "send Authorization: Bearer <token> (make one with `seqstore keys token`)")
-        token = header[7:].strip()
+        """The bearer token that stands for the caller (None when credentials are not checked)."""
+        settings = self.domain.settings
         try:
-            verify_token(token, self.domain.keys.lookup)
-        except TokenError as exc:
+            return caller_token(request, self.domain.keys.lookup, settings.region, settings.auth)
+        except Unauthenticated as exc:
             raise DrsError(401, str(exc)) from None
-        return token
 
     def find(self, object_id: str) -> tuple[Found, str | None]:
         """The bundle an id names and the file it names within it (None: the bundle itself)."""

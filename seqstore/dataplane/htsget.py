@@ -18,9 +18,9 @@ from typing import Any
 from ..errors import ResourceNotFoundException
 from ..store.domain import Domain
 from ..store.read_set_rows import files as read_set_files
+from .credentials import Unauthenticated, caller_token
 from .http import Receive, Request, Send, parse_range, read_request, send_bytes, send_json
 from .tickets import Piece, Region, TicketError, bam_ticket, cram_ticket
-from .tokens import TokenError, verify_token
 
 PREFIX = "/htsget/"
 STATUS = {
@@ -84,20 +84,12 @@ class HtsgetApp:
         await send_json(send, STATUS[code], {"htsget": {"error": code, "message": message}})
 
     def authenticate(self, request: Request) -> str | None:
-        """The caller's bearer token (None when the server checks no credentials)."""
-        header = request.headers.get("authorization", "")
-        if not header.lower().startswith("bearer "):
-            if self.domain.settings.auth == "none":
-                return None
-            raise TicketError(
-                "InvalidAuthentication", "send Authorization: Bearer <token> (make one with `seqstore keys token`)"
-            )
-        token = header[7:].strip()
+        """The bearer token that stands for the caller (None when credentials are not checked)."""
+        settings = self.domain.settings
         try:
-            verify_token(token, self.domain.keys.lookup)
-        except TokenError as exc:
+            return caller_token(request, self.domain.keys.lookup, settings.region, settings.auth)
+        except Unauthenticated as exc:
             raise TicketError("InvalidAuthentication", str(exc)) from None
-        return token
 
     def read_set(self, store_id: str, read_set_id: str) -> tuple[Any, dict[str, Any]]:
         """The ACTIVE read set and its files by name, or the htsget error that fits."""

@@ -24,6 +24,8 @@ class Request:
     body: bytes
     scheme: str
     client: str | None
+    raw_path: str  # as sent, percent-encoded (what a SigV4 signature covers)
+    raw_query: str
 
     def first(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -59,6 +61,8 @@ async def read_request(scope: dict[str, Any], receive: Receive) -> Request:
         body,
         scope.get("scheme", "http"),
         client[0] if client else None,
+        (scope.get("raw_path") or scope["path"].encode()).decode("latin-1"),
+        scope.get("query_string", b"").decode("latin-1"),
     )
 
 
