@@ -90,7 +90,15 @@ def _serve_settings(args: argparse.Namespace, settings: Settings) -> int:
             f"  export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...   "
             f"({store.keys.count_active()} keys: `seqstore keys list`, `seqstore keys create`)\n"
         )
-    url = f"http://{settings.host}:{settings.port}"
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        print("seqstore: --tls-cert and --tls-key go together (a certificate and its key)", file=sys.stderr)
+        return 2
+    for path in (settings.tls_cert, settings.tls_key):
+        if path is not None and not path.is_file():
+            print(f"seqstore: no such file: {path}", file=sys.stderr)
+            return 2
+    scheme = "https" if settings.tls_cert else "http"
+    url = f"{scheme}://{settings.host}:{settings.port}"
     print(
         f"seqstore is serving the HealthOmics storage API at {url}\n"
         f"  data:     {settings.data_dir.resolve()}{' (ephemeral: removed on exit)' if settings.ephemeral else ''}\n"
@@ -111,6 +119,10 @@ def _serve_settings(args: argparse.Namespace, settings: Settings) -> int:
         "access_log": False,
         "timeout_keep_alive": 30,
     }
+    if settings.tls_cert is not None:
+        options.update(ssl_certfile=str(settings.tls_cert), ssl_keyfile=str(settings.tls_key))
+    if settings.forwarded_allow_ips:
+        options.update(proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
     if settings.api_processes > 1:
         # Each API process builds the same app from the environment (schema already migrated).
         os.environ.update(settings.to_environment())

@@ -120,6 +120,20 @@ class Settings:
     )
     host: str = setting("SEQSTORE_HOST", "127.0.0.1", "address to bind", flag="--host", commands=SERVE)
     port: int = setting("SEQSTORE_PORT", "9740", "port to listen on", flag="--port", commands=SERVE)
+    tls_cert: Path | None = setting(
+        "SEQSTORE_TLS_CERT", "", "serve HTTPS with this PEM certificate (chain); needs `--tls-key`",
+        flag="--tls-cert", commands=SERVE, shown="unset: plain HTTP",
+    )
+    tls_key: Path | None = setting(
+        "SEQSTORE_TLS_KEY", "", "the PEM private key of `--tls-cert`", flag="--tls-key", commands=SERVE,
+        shown="unset",
+    )
+    forwarded_allow_ips: str = setting(
+        "SEQSTORE_FORWARDED_ALLOW_IPS", "",
+        "addresses of reverse proxies whose X-Forwarded-For/-Proto headers are trusted (uvicorn's "
+        "`forwarded_allow_ips`; `*` trusts any)",
+        flag="--forwarded-allow-ips", commands=SERVE, shown="unset: none",
+    )
     api_processes: int = setting(
         "SEQSTORE_API_PROCESSES", "1", "API processes `seqstore serve` runs; each also runs `--concurrency` job threads",
         flag="--workers", commands=SERVE,
