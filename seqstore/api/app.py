@@ -3,6 +3,7 @@ it, with auth, limits and the response cache."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,7 @@ from ..protocol.auth import SigV4Verifier
 from ..protocol.cache import ResponseCache
 from ..protocol.dispatch import Dispatcher, InternalRoute, Lifecycle, Policies
 from ..protocol.faults import Faults
+from ..protocol.metrics import RequestMetrics, gauge
 from ..protocol.operations import Registry
 from ..protocol.quotas import ConcurrencyLimiter, RateLimiter, parse_overrides
 from ..store.domain import Domain
@@ -45,6 +47,20 @@ def create_app(
         on_shutdown()
         domain.db.dispose()
 
+    metrics = RequestMetrics()
+
+    async def metrics_route(_: Any) -> tuple[int, str]:
+        depth = await asyncio.to_thread(domain.queue_depth)
+        disks = await asyncio.to_thread(domain.disk.spaces)
+        lines = metrics.render()
+        lines += gauge("seqstore_jobs_runnable", "Jobs queued or running, by kind.",
+                       {(("kind", kind),): count for kind, count in depth.items()})  # fmt: skip
+        lines += gauge("seqstore_disk_free_bytes", "Free bytes of each filesystem seqstore writes to.",
+                       {(("path", str(d.path)),): d.free for d in disks})  # fmt: skip
+        lines += gauge("seqstore_disk_reserve_bytes", "Bytes kept free (SEQSTORE_MIN_FREE_BYTES).",
+                       {(("path", str(d.path)),): d.reserve for d in disks})  # fmt: skip
+        return 200, "\n".join(lines) + "\n"
+
     verifier = None if settings.auth == "none" else SigV4Verifier(domain.keys.lookup, settings.region)
     registry = OPERATIONS.bind(domain, region=settings.region, account=settings.account_id)
     if settings.ingest == "sync":
@@ -53,7 +69,7 @@ def create_app(
     if settings.emulate_quotas:
         limiter = RateLimiter({**registry.quota_rates(), **parse_overrides(settings.quota_overrides)})
     cache = ResponseCache(domain.db.data_version) if settings.response_cache else None
-    routes: dict[str, InternalRoute] = {"/_seqstore/health": health}
+    routes: dict[str, InternalRoute] = {"/_seqstore/health": health, "/metrics": metrics_route}
     faults = None
     if settings.testing:  # never by default: these routes erase everything
         if not settings.testing_token:
@@ -66,6 +82,7 @@ def create_app(
         concurrency_limiter=ConcurrencyLimiter({uploads.PART_UPLOADS: settings.max_concurrent_parts}),
         response_cache=cache,
         faults=faults,
+        metrics=metrics,
     )
     lifecycle = Lifecycle(routes, on_startup=on_startup, on_shutdown=shutdown)
     return Dispatcher(registry, policies, lifecycle)

@@ -26,8 +26,10 @@ from ..errors import (
 )
 from .auth import SigV4Verifier, declared_body_hash
 from .cache import ResponseCache
-from .exchange import Exchange, Receive, Send, send_error, send_json, send_output
+from .exchange import Exchange, Receive, Send, send_error, send_json, send_output, send_text
 from .faults import Faults
+from .metrics import CONTENT_TYPE as METRICS_TYPE
+from .metrics import RequestMetrics
 from .model import storage_operations
 from .operations import Operation, Registry
 from .parsing import (
@@ -73,6 +75,8 @@ class Policies:
     inline_reads: bool = True
     # Testing mode only (seqstore/protocol/faults.py): records calls, answers injected faults.
     faults: Faults | None = None
+    # Counts every answered request for GET /metrics (seqstore/protocol/metrics.py).
+    metrics: RequestMetrics | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ class Dispatcher:
         self._cache = policies.response_cache
         self._auditing = policies.audit
         self._faults = policies.faults
+        self._metrics = policies.metrics
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -140,7 +145,10 @@ class Dispatcher:
             if internal is not None:
                 x.internal = True
                 x.status, payload = await internal(x)
-                await send_json(x.send, x.status, json.dumps(payload).encode(), x.request_id)
+                if isinstance(payload, str):  # a text document (the metrics)
+                    await send_text(x.send, x.status, payload.encode(), x.request_id, METRICS_TYPE)
+                else:
+                    await send_json(x.send, x.status, json.dumps(payload).encode(), x.request_id)
                 return
             self.route(x)
             await self.read(x)
@@ -165,6 +173,8 @@ class Dispatcher:
                 self.release(x)
             if self._auditing and not x.internal:
                 self.audit(x)
+            if self._metrics is not None and not x.internal:
+                self._metrics.observe(x)
 
     # --- the stages, in order ------------------------------------------------------------------
 

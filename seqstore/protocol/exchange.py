@@ -101,6 +101,13 @@ async def send_json(send: Send, status: int, body: bytes, request_id: str) -> No
     await send({"type": "http.response.body", "body": body})
 
 
+async def send_text(send: Send, status: int, body: bytes, request_id: str, content_type: str) -> None:
+    await send(
+        {"type": "http.response.start", "status": status, "headers": response_headers(request_id, content_type, len(body))}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 async def send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
     body = error_body(message)
     headers = response_headers(request_id, "application/json", len(body))

@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from ..db import schema as t
 from ..db.engine import Database
@@ -200,3 +200,12 @@ def set_job_status(db: Database, job_id: str, status: str, message: str | None =
     """`set_status` in a transaction of its own."""
     with db.write() as connection:
         set_status(connection, job_id, status, message)
+
+
+def depth(db: Database) -> dict[str, int]:
+    """Runnable (queued or running) jobs, by kind."""
+    with db.read() as connection:
+        rows = connection.execute(
+            select(t.jobs.c.kind, func.count()).where(t.jobs.c.runnable.is_(True)).group_by(t.jobs.c.kind)
+        ).all()
+    return {kind: int(count) for kind, count in rows}

@@ -7,6 +7,7 @@ from ..blobs import BlobStore
 from ..config import Settings
 from ..db.engine import Database
 from ..queue import WakeSignal
+from ..queue import jobs as queue_jobs
 from .access_keys import AccessKeys
 from .arns import Arns
 from .disk import DiskSpace
@@ -54,6 +55,10 @@ class Domain:
         self.s3_objects = S3Objects(
             db, settings.account_id, self.sequence_stores, self.lifecycle, self.read_set_objects
         )
+
+    def queue_depth(self) -> dict[str, int]:
+        """Runnable jobs by kind (for the metrics)."""
+        return queue_jobs.depth(self.db)
 
     def recover(self) -> None:
         """Finish what a crash interrupted: deletions, abandoned upload parts."""
