@@ -118,6 +118,9 @@ def _serve_settings(args: argparse.Namespace, settings: Settings) -> int:
         "log_level": args.log_level,
         "access_log": False,
         "timeout_keep_alive": 30,
+        # On SIGINT/SIGTERM, requests in flight get this long to finish; a client that keeps an
+        # idle connection open (TLS keep-alive) cannot hold the shutdown forever.
+        "timeout_graceful_shutdown": 10,
     }
     if settings.tls_cert is not None:
         options.update(ssl_certfile=str(settings.tls_cert), ssl_keyfile=str(settings.tls_key))

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from tests.helpers.alignments import write_bam
-from tests.helpers.clients import KEY, SECRET, s3_client
-from tests.helpers.commands import seqstore_cli
+from tests.helpers.clients import s3_client
+from tests.helpers.commands import bearer_token
 from tests.helpers.readsets import download, ingest
 from tests.helpers.references import reference_part
 from tests.helpers.servers import Server
@@ -24,13 +24,7 @@ DRS = "/ga4gh/drs/v1"
 
 @pytest.fixture(scope="module")
 def token(server: Server) -> str:
-    database = server.extra_env.get("SEQSTORE_DATABASE_URL")
-    result = seqstore_cli(
-        "keys", "token", "--data-dir", str(server.data_dir), *(("--database-url", database) if database else ()),
-        env={"SEQSTORE_ACCESS_KEY_ID": KEY, "SEQSTORE_SECRET_ACCESS_KEY": SECRET},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    return bearer_token(server)
 
 
 @pytest.fixture(scope="module")

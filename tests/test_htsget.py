@@ -23,7 +23,7 @@ import requests
 
 from tests.helpers.alignments import write_alignments
 from tests.helpers.clients import KEY, SECRET, make_client
-from tests.helpers.commands import keys, keys_command, seqstore_cli
+from tests.helpers.commands import bearer_token, keys, keys_command
 from tests.helpers.data import gz
 from tests.helpers.fasta import fasta_bytes, local_copy, random_sequences
 from tests.helpers.fastq import fastq_text
@@ -49,13 +49,7 @@ def client(hserver: Server):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def token(hserver: Server) -> str:
     """A token of the server's environment key, as `seqstore keys token` prints it."""
-    result = seqstore_cli(
-        "keys", "token", "--data-dir", str(hserver.data_dir),
-        *(("--database-url", hserver.extra_env["SEQSTORE_DATABASE_URL"]) if "SEQSTORE_DATABASE_URL" in hserver.extra_env else ()),
-        env={"SEQSTORE_ACCESS_KEY_ID": KEY, "SEQSTORE_SECRET_ACCESS_KEY": SECRET},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    return bearer_token(hserver)
 
 
 @pytest.fixture(scope="module")

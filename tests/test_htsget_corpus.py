@@ -13,8 +13,7 @@ import pysam
 import pytest
 import requests
 
-from tests.helpers.clients import KEY, SECRET
-from tests.helpers.commands import seqstore_cli
+from tests.helpers.commands import bearer_token
 from tests.helpers.paths import TESTDATA
 from tests.helpers.readsets import ingest
 from tests.helpers.servers import Server
@@ -24,13 +23,7 @@ REGIONS = [("CHROMOSOME_I", 900, 1200), ("CHROMOSOME_II", 0, 5000), ("CHROMOSOME
 
 @pytest.fixture(scope="module")
 def token(server: Server) -> str:
-    database = server.extra_env.get("SEQSTORE_DATABASE_URL")
-    result = seqstore_cli(
-        "keys", "token", "--data-dir", str(server.data_dir), *(("--database-url", database) if database else ()),
-        env={"SEQSTORE_ACCESS_KEY_ID": KEY, "SEQSTORE_SECRET_ACCESS_KEY": SECRET},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    return bearer_token(server)
 
 
 def fetch(ticket: dict[str, Any]) -> bytes:

@@ -41,3 +41,13 @@ def test_metrics_count_what_clients_did(server: Server, omics) -> None:  # type:
     free = [value for name, value in after.items() if name.startswith("seqstore_disk_free_bytes{")]
     assert free and all(value > 0 for value in free)
     assert any(re.match(r"seqstore_disk_reserve_bytes\{", name) for name in after)
+
+
+def test_latency_buckets_are_cumulative(server: Server, omics) -> None:  # type: ignore[no-untyped-def]
+    omics.list_sequence_stores()
+    samples = scrape(server)
+    prefix = 'seqstore_request_duration_seconds_bucket{operation="ListSequenceStores",le="'
+    buckets = [value for name, value in samples.items() if name.startswith(prefix)]
+    assert buckets == sorted(buckets) and buckets[-1] == samples[
+        'seqstore_request_duration_seconds_count{operation="ListSequenceStores"}'
+    ]

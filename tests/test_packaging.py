@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import site
 import subprocess
 import sys
-import time
 import venv
 import zipfile
 from pathlib import Path
@@ -18,14 +18,19 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+from tests.helpers.commands import banner_values, first_store
 from tests.helpers.paths import ROOT
 from tests.helpers.ports import free_port
 
 
 def test_a_built_wheel_installs_and_serves(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
+    # From a copy of the sources: an in-tree build would leave build/ behind, and reuse one.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", "*.so", "data", ".mypy_cache", ".ruff_cache"))  # fmt: skip
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist),
-                    str(ROOT)], check=True, capture_output=True, timeout=600)  # fmt: skip
+                    str(source)], check=True, capture_output=True, timeout=600)  # fmt: skip
     [wheel] = dist.glob("seqstore-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "seqstore/db/migrations/env.py" in names, "the Alembic environment is missing from the wheel"
@@ -50,26 +55,13 @@ def test_a_built_wheel_installs_and_serves(tmp_path: Path) -> None:
                                 "--log-level", "warning"], env=env, cwd=tmp_path, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        assert process.stdout is not None
-        banner, deadline = "", time.monotonic() + 60
-        while "AWS_SECRET_ACCESS_KEY" not in banner:
-            line = process.stdout.readline()
-            assert line and time.monotonic() < deadline, f"no banner: {banner}"
-            banner += line
-        values = dict(re.findall(r"(\w+)=(\S+)", banner))
+        values = banner_values(process)
         client = boto3.client(
             "omics", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
             aws_access_key_id=values["AWS_ACCESS_KEY_ID"], aws_secret_access_key=values["AWS_SECRET_ACCESS_KEY"],
             config=Config(inject_host_prefix=False, retries={"total_max_attempts": 1}),
         )  # fmt: skip
-        for _ in range(100):
-            try:
-                store = client.create_sequence_store(name="from-the-wheel")
-                break
-            except Exception:  # noqa: BLE001 - not listening yet
-                time.sleep(0.1)
-        else:
-            raise AssertionError("the installed server never answered")
+        store = first_store(client, "from-the-wheel")
         assert client.get_sequence_store(id=store["id"])["name"] == "from-the-wheel"
         version = subprocess.run([str(python), "-m", "seqstore.cli", "--version"], env=env, cwd=tmp_path,
                                  capture_output=True, text=True, check=True).stdout  # fmt: skip

@@ -6,11 +6,9 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
-import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -20,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.helpers.commands import banner_values, first_store
 from tests.helpers.paths import ROOT
 from tests.helpers.ports import free_port
 
@@ -57,27 +56,14 @@ def test_https_with_the_operators_certificate(tmp_path: Path) -> None:
     port = free_port()
     process = serve("--port", str(port), "--tls-cert", str(cert), "--tls-key", str(key))
     try:
-        assert process.stdout is not None
-        banner, deadline = "", time.monotonic() + 30
-        while "AWS_SECRET_ACCESS_KEY" not in banner:
-            line = process.stdout.readline()
-            assert line and time.monotonic() < deadline, banner
-            banner += line
-        values = dict(re.findall(r"(\w+)=(\S+)", banner))
+        values = banner_values(process)
         assert values["AWS_ENDPOINT_URL_OMICS"] == f"https://127.0.0.1:{port}"
         client = boto3.client(
             "omics", endpoint_url=values["AWS_ENDPOINT_URL_OMICS"], region_name="us-east-1", verify=str(cert),
             aws_access_key_id=values["AWS_ACCESS_KEY_ID"], aws_secret_access_key=values["AWS_SECRET_ACCESS_KEY"],
             config=Config(inject_host_prefix=False, retries={"total_max_attempts": 1}),
         )  # fmt: skip
-        for _ in range(100):
-            try:
-                store = client.create_sequence_store(name="over-tls")
-                break
-            except Exception:  # noqa: BLE001 - not listening yet
-                time.sleep(0.1)
-        else:
-            raise AssertionError("no answer over HTTPS")
+        store = first_store(client, "over-tls")
         assert client.get_sequence_store(id=store["id"])["name"] == "over-tls"
         client.close()  # its keep-alive connection would hold the server's graceful shutdown
     finally:

@@ -22,7 +22,7 @@ from ..errors import ResourceNotFoundException
 from ..store.domain import Domain
 from ..store.read_set_rows import files as read_set_files
 from .credentials import Unauthenticated, caller_token
-from .http import Receive, Request, Send, parse_range, read_request, send_bytes, send_json
+from .http import Plane, Receive, Request, Send, parse_range, read_request, send_bytes, send_json
 
 PREFIX = "/ga4gh/drs/v1/"
 OBJECT_ID = re.compile(r"(rs|ref)-([0-9]+)-([0-9]+)(?:-(source1|source2|source|index))?")
@@ -57,13 +57,9 @@ class Found:
     bucket: str | None  # a read set's store's access point alias: the bucket of its s3Uri
 
 
-class DrsApp:
-    def __init__(self, domain: Domain) -> None:
-        self.domain = domain
-
-    @staticmethod
-    def handles(path: str) -> bool:
-        return path.startswith(PREFIX)
+class DrsApp(Plane):
+    prefix = PREFIX
+    domain: Domain
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         try:

@@ -19,7 +19,7 @@ from ..errors import ResourceNotFoundException
 from ..store.domain import Domain
 from ..store.read_set_rows import files as read_set_files
 from .credentials import Unauthenticated, caller_token
-from .http import Receive, Request, Send, parse_range, read_request, send_bytes, send_json
+from .http import Plane, Receive, Request, Send, parse_range, read_request, send_bytes, send_json
 from .tickets import Piece, Region, TicketError, bam_ticket, cram_ticket
 
 PREFIX = "/htsget/"
@@ -47,15 +47,11 @@ SERVICE_INFO = {
 }
 
 
-class HtsgetApp:
+class HtsgetApp(Plane):
     """The htsget routes (every path under /htsget/)."""
 
-    def __init__(self, domain: Domain) -> None:
-        self.domain = domain
-
-    @staticmethod
-    def handles(path: str) -> bool:
-        return path.startswith(PREFIX)
+    prefix = PREFIX
+    domain: Domain
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         try:

@@ -15,6 +15,19 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 MAX_BODY = 1024 * 1024  # JSON bodies of the data planes are small
 
 
+class Plane:
+    """A plane of the port routed by path: every request whose path starts with `prefix`."""
+
+    prefix = "/"
+
+    def __init__(self, domain: Any) -> None:
+        self.domain = domain
+
+    @classmethod
+    def handles(cls, path: str) -> bool:
+        return path.startswith(cls.prefix)
+
+
 @dataclass
 class Request:
     method: str

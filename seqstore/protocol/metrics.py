@@ -6,6 +6,7 @@ with the gauges the caller adds (queue depth, free disk: seqstore/api/app.py).""
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections import defaultdict
 from typing import Any
 
@@ -26,17 +27,16 @@ class RequestMetrics:
         """Count a finished request (an Exchange: operation_name, status, bytes, started)."""
         operation = x.operation_name or "unknown"
         seconds = time.perf_counter() - x.started
-        self.requests[(operation, int(x.status or 0))] += 1
+        self.requests[(operation, x.status or 0)] += 1
         counts = self.buckets.get(operation)
         if counts is None:
             counts = self.buckets[operation] = [0] * (len(BUCKETS) + 1)
-        for i, bound in enumerate(BUCKETS):
-            if seconds <= bound:
-                counts[i] += 1
-        counts[-1] += 1
+        counts[bisect_left(BUCKETS, seconds)] += 1  # per bucket; render() adds them up
         self.latency_sum[operation] += seconds
-        self.bytes_in[operation] += x.bytes_in or 0
-        self.bytes_out[operation] += x.bytes_out or 0
+        if x.bytes_in:
+            self.bytes_in[operation] += x.bytes_in
+        if x.bytes_out:
+            self.bytes_out[operation] += x.bytes_out
 
     def render(self) -> list[str]:
         lines = [
@@ -50,10 +50,12 @@ class RequestMetrics:
             "# TYPE seqstore_request_duration_seconds histogram",
         ]
         for operation, counts in sorted(self.buckets.items()):
+            total = 0
             for bound, count in zip((*BUCKETS, "+Inf"), counts, strict=True):
-                lines.append(f'seqstore_request_duration_seconds_bucket{{operation="{operation}",le="{bound}"}} {count}')
+                total += count  # Prometheus' buckets are cumulative
+                lines.append(f'seqstore_request_duration_seconds_bucket{{operation="{operation}",le="{bound}"}} {total}')
             lines.append(f'seqstore_request_duration_seconds_sum{{operation="{operation}"}} {self.latency_sum[operation]:.6f}')
-            lines.append(f'seqstore_request_duration_seconds_count{{operation="{operation}"}} {counts[-1]}')
+            lines.append(f'seqstore_request_duration_seconds_count{{operation="{operation}"}} {total}')
         for name, values, what in (
             ("seqstore_request_bytes_total", self.bytes_in, "Request body bytes received"),
             ("seqstore_response_bytes_total", self.bytes_out, "Response body bytes sent"),

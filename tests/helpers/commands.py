@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from tests.helpers.clients import client_env
+from tests.helpers.clients import KEY, SECRET, client_env
 from tests.helpers.paths import ROOT
 from tests.helpers.servers import Server
 
@@ -78,3 +80,36 @@ def keys(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
     result = keys_command(server, *args)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
+
+
+def bearer_token(server: Server) -> str:
+    """`seqstore keys token` for the server's environment key (SEQSTORE_ACCESS_KEY_ID): the
+    token on the command's last line."""
+    database = server.extra_env.get("SEQSTORE_DATABASE_URL")
+    result = seqstore_cli(
+        "keys", "token", "--data-dir", str(server.data_dir), *(("--database-url", database) if database else ()),
+        env={"SEQSTORE_ACCESS_KEY_ID": KEY, "SEQSTORE_SECRET_ACCESS_KEY": SECRET},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def banner_values(process: subprocess.Popen[str], timeout: float = 60) -> dict[str, str]:
+    """The NAME=value pairs `seqstore serve` printed, read up to its secret's line."""
+    assert process.stdout is not None
+    banner, deadline = "", time.monotonic() + timeout
+    while "AWS_SECRET_ACCESS_KEY" not in banner:
+        line = process.stdout.readline()
+        assert line and time.monotonic() < deadline, f"no banner: {banner}"
+        banner += line
+    return dict(re.findall(r"(\w+)=(\S+)", banner))
+
+
+def first_store(client, name: str, attempts: int = 100) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """CreateSequenceStore, retried while the server that printed its banner is not listening yet."""
+    for _ in range(attempts):
+        try:
+            return dict(client.create_sequence_store(name=name))
+        except Exception:  # noqa: BLE001 - not listening yet
+            time.sleep(0.1)
+    raise AssertionError("the server never answered")
