@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 
 from seqstore.db.engine import Database
 from seqstore.db.schema import metadata
-from tests.helpers.backends import TEST_DATABASE, new_postgres_database_url
+from tests.helpers.backends import TEST_DATABASE, migrate_to, new_postgres_database_url
 
 
 def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:
@@ -29,20 +29,13 @@ def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:
 
 def test_migration_0009_gives_every_existing_store_an_alias(tmp_path: Path) -> None:
     """Stores created before access point aliases get one, each its own (docs/s3.md, "Names")."""
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import text
-
-    from seqstore.db.engine import MIGRATIONS
 
     url = new_postgres_database_url() if TEST_DATABASE == "postgresql" else f"sqlite:///{tmp_path / 'old.db'}"
     db = Database(url)
     try:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
         with db.engine.connect() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0008")
+            migrate_to(connection, "0008")
             for store_id in ("0000000001", "0000000002"):
                 connection.execute(text(
                     "INSERT INTO sequence_stores (id, name, status, etag_algorithm_family, propagated_set_level_tags,"

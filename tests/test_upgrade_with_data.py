@@ -9,11 +9,10 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import MetaData, insert
 
-from seqstore.db.engine import MIGRATIONS, Database
+from seqstore.db.engine import Database
+from tests.helpers.backends import migrate_to
 from tests.helpers.clients import make_client
 from tests.helpers.servers import Server, running
 
@@ -27,11 +26,8 @@ WHEN = datetime(2026, 1, 2, 3, 4, 5)  # naive UTC, as the first revision's DateT
 def fill_at_first_revision(url: str) -> None:
     db = Database(url)
     try:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
         with db.engine.connect() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0001")
+            migrate_to(connection, "0001")
             connection.commit()
             tables = MetaData()
             tables.reflect(connection)

@@ -12,12 +12,16 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 import requests
 
 from tests.helpers.names import unique
 from tests.helpers.ports import free_port
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 # SEQSTORE_TEST_DATABASE=postgresql runs every server of the suite on the local PostgreSQL,
 # each in a schema of its own (dropped at the end of the session).
@@ -114,3 +118,17 @@ def shared_moto() -> MotoS3:
         _moto = MotoS3(Path(tempfile.mkdtemp(prefix="seqstore-moto-")) / "moto.log")
         atexit.register(_moto.stop)
     return _moto
+
+
+def migrate_to(connection: Connection, revision: str) -> None:
+    """Bring the database of `connection` to an older migration `revision` (to build data as an
+    earlier seqstore wrote it)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from seqstore.db.engine import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
