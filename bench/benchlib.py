@@ -1,13 +1,23 @@
-"""What every bench script needs: a free port, a timed shell pipeline, waiting for a server.
+"""What every bench script needs: a free port, a timed shell pipeline, waiting for a server, a
+server with a reference imported, the sendfile floors.
 (Scripts run as `python bench/NAME.py`, so this directory is on sys.path.)"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -127,3 +137,59 @@ class RangedSendfileServer(SendfileServer):
                     f"Content-Range: bytes {start}-{end}/{self.length}\r\n\r\n".encode()
                 )
                 connection.sendfile(source, start, size)
+
+
+@dataclass
+class Running:
+    """A `seqstore serve` process with a sequence store and an imported reference."""
+
+    url: str
+    data_dir: Path
+    pid: int
+    omics: Any
+    store_id: str
+    reference_arn: str
+
+
+@contextlib.contextmanager
+def serve_with_genome(fasta: Path, key: str = "bench", secret: str = "bench-secret") -> Iterator[Running]:
+    """Start `seqstore serve` on a new data dir with these credentials (and point boto3 at it
+    through the environment), create a sequence store and import `fasta` as a reference; the
+    data dir is removed on exit."""
+    import boto3
+
+    data_dir = Path(tempfile.mkdtemp(prefix="seqstore-bench-"))
+    (data_dir / "buckets" / "bench").mkdir(parents=True)
+    shutil.copyfile(fasta, data_dir / "buckets" / "bench" / "genome.fa")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    os.environ.update({
+        "AWS_ENDPOINT_URL_OMICS": url, "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
+        "SEQSTORE_ACCESS_KEY_ID": key, "SEQSTORE_SECRET_ACCESS_KEY": secret,
+    })  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
+         "--log-level", "warning"], stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_healthy(url, process=server)
+        omics = boto3.session.Session().client("omics")
+        store_id = omics.create_sequence_store(name="bench")["id"]
+        reference_store = omics.create_reference_store(name="bench")["id"]
+        job = omics.start_reference_import_job(
+            referenceStoreId=reference_store, roleArn="arn:aws:iam::123456789012:role/bench",
+            sources=[{"sourceFile": "s3://bench/genome.fa", "name": "genome"}],
+        )  # fmt: skip
+        while (got := omics.get_reference_import_job(referenceStoreId=reference_store, id=job["id"]))["status"] in (
+            "SUBMITTED", "IN_PROGRESS"
+        ):  # fmt: skip
+            time.sleep(0.1)
+        reference_arn = omics.get_reference_metadata(
+            referenceStoreId=reference_store, id=got["sources"][0]["referenceId"]
+        )["arn"]
+        yield Running(url, data_dir, server.pid, omics, store_id, reference_arn)
+    finally:
+        server.terminate()
+        server.wait(30)
+        shutil.rmtree(data_dir, ignore_errors=True)

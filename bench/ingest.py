@@ -26,12 +26,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import boto3
-from benchlib import SendfileServer, free_port, timed, wait_healthy
+from benchlib import SendfileServer, serve_with_genome, timed
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -133,36 +131,8 @@ def main() -> None:
     if args.generate_only:
         return
 
-    data_dir = Path(tempfile.mkdtemp(prefix="seqstore-bench-"))
-    (data_dir / "buckets" / "bench").mkdir(parents=True)
-    shutil.copyfile(fasta, data_dir / "buckets" / "bench" / "genome.fa")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "AWS_ENDPOINT_URL_OMICS": url, "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench-secret",
-           "SEQSTORE_ACCESS_KEY_ID": "bench", "SEQSTORE_SECRET_ACCESS_KEY": "bench-secret"}
-    os.environ.update(env)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
-         "--log-level", "warning"], stdout=subprocess.DEVNULL,
-    )
-    try:
-        wait_healthy(url, process=server)
-        omics = boto3.session.Session().client("omics")
-        store_id = omics.create_sequence_store(name="bench")["id"]
-        reference_store = omics.create_reference_store(name="bench")["id"]
-        job = omics.start_reference_import_job(
-            referenceStoreId=reference_store, roleArn="arn:aws:iam::123456789012:role/bench",
-            sources=[{"sourceFile": "s3://bench/genome.fa", "name": "genome"}],
-        )
-        while (got := omics.get_reference_import_job(referenceStoreId=reference_store, id=job["id"]))["status"] in (
-            "SUBMITTED", "IN_PROGRESS"
-        ):
-            time.sleep(0.1)
-        reference_arn = omics.get_reference_metadata(
-            referenceStoreId=reference_store, id=got["sources"][0]["referenceId"]
-        )["arn"]
-
+    with serve_with_genome(fasta) as running:
+        url, omics, store_id, reference_arn = running.url, running.omics, running.store_id, running.reference_arn
         floors = {
             "gzip R1": timed(f"gzip -dc {r1} | md5sum"),
             "gzip R2": timed(f"gzip -dc {r2} | md5sum"),
@@ -177,7 +147,7 @@ def main() -> None:
         fastq_seconds, fastq_meta = ingest(omics, store_id, [r1, r2], "FASTQ", None)
         single_seconds, _ = ingest(omics, store_id, [r1], "FASTQ", None)  # one file: the per-file figure
         bam_seconds, bam_meta = ingest(omics, store_id, [bam], "BAM", reference_arn)
-        peak = peak_rss_mb(server.pid)
+        peak = peak_rss_mb(running.pid)
 
         # Download: part 1 of the BAM (or the whole file if smaller) beside a plain read.
         length = bam_meta["files"]["source1"]["contentLength"]
@@ -210,10 +180,6 @@ def main() -> None:
                     remaining -= len(chunk)
             plain_reads.append(time.perf_counter() - started)
         plain_read = min(plain_reads)
-    finally:
-        server.terminate()
-        server.wait()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
     md5_r1 = hashlib.md5()
     with subprocess.Popen(["gzip", "-dc", str(r1)], stdout=subprocess.PIPE) as p:
