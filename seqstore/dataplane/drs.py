@@ -22,7 +22,7 @@ from ..errors import ResourceNotFoundException
 from ..store.domain import Domain
 from ..store.read_set_rows import files as read_set_files
 from .credentials import Unauthenticated, caller_token
-from .http import Plane, Receive, Request, Send, parse_range, read_request, send_bytes, send_json
+from .http import Plane, Receive, Request, Send, byte_window, read_request, send_json, send_stored
 
 PREFIX = "/ga4gh/drs/v1/"
 OBJECT_ID = re.compile(r"(rs|ref)-([0-9]+)-([0-9]+)(?:-(source1|source2|source|index))?")
@@ -197,17 +197,14 @@ class DrsApp(Plane):
         if file is None:
             raise DrsError(400, f"{object_id} is a bundle; fetch one of its contents")
         stored = found.files[file]
-        size = stored.content_length
         try:
-            wanted = parse_range(request.headers.get("range"), size)
+            window = byte_window(request, stored.content_length)
         except ValueError as exc:
             await send_json(send, 416, {"status_code": 416, "msg": str(exc)})
             return
-        offset, length = wanted if wanted is not None else (0, size)
         if found.kind == "rs":
             await asyncio.to_thread(self.domain.lifecycle.note_access_now, found.resource_id)
-        chunks = self.domain.blobs.read_range(stored.blob_key, offset, length)
-        await send_bytes(send, chunks, size=size, offset=offset, length=length, partial=wanted is not None)
+        await send_stored(send, self.domain.blobs, stored.blob_key, stored.content_length, window)
 
 
 def _time(value: datetime) -> str:

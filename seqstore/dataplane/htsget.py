@@ -19,7 +19,7 @@ from ..errors import ResourceNotFoundException
 from ..store.domain import Domain
 from ..store.read_set_rows import files as read_set_files
 from .credentials import Unauthenticated, caller_token
-from .http import Plane, Receive, Request, Send, parse_range, read_request, send_bytes, send_json
+from .http import Plane, Receive, Request, Send, byte_window, read_request, send_json, send_stored
 from .tickets import Piece, Region, TicketError, bam_ticket, cram_ticket
 
 PREFIX = "/htsget/"
@@ -147,15 +147,12 @@ class HtsgetApp(Plane):
         """The stored file of an ACTIVE read set, whole or ranged (what tickets point at)."""
         _, stored = await asyncio.to_thread(self.read_set, store_id, read_set_id)
         source = stored["source1"]
-        size = source.content_length
         try:
-            wanted = parse_range(request.headers.get("range"), size)
+            window = byte_window(request, source.content_length)
         except ValueError as exc:
             raise TicketError("InvalidRange", str(exc)) from None
-        offset, length = wanted if wanted is not None else (0, size)
         await asyncio.to_thread(self.domain.lifecycle.note_access_now, read_set_id)
-        chunks = self.domain.blobs.read_range(source.blob_key, offset, length)
-        await send_bytes(send, chunks, size=size, offset=offset, length=length, partial=wanted is not None)
+        await send_stored(send, self.domain.blobs, source.blob_key, source.content_length, window)
 
 
 def request_options(request: Request) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..store.common import OutsideRange, byte_span
+
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 MAX_BODY = 1024 * 1024  # JSON bodies of the data planes are small
@@ -99,17 +101,10 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     match = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
     if match is None or match.group(1) == match.group(2) == "":
         raise ValueError(f"the Range {header!r} is not bytes=START-END, START- or -SUFFIX")
-    first, last = match.group(1), match.group(2)
-    if first == "":
-        length = min(int(last), size)
-        if length == 0:
-            raise ValueError(f"the Range {header!r} selects no bytes")
-        return size - length, length
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or end < start:
-        raise ValueError(f"the Range {header!r} is outside the file's {size} bytes")
-    return start, end - start + 1
+    try:
+        return byte_span(match.group(1), match.group(2), size, "file")
+    except OutsideRange as exc:
+        raise ValueError(f"the Range {header!r} {exc}") from None
 
 
 async def send_bytes(
@@ -133,3 +128,17 @@ async def send_bytes(
     async for chunk in chunks:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
+
+
+def byte_window(request: Request, size: int) -> tuple[int, int, bool]:
+    """(offset, length, partial) of a file of `size` bytes that the request's `Range` asks for
+    (the whole file without one); ValueError when the Range selects nothing."""
+    wanted = parse_range(request.headers.get("range"), size)
+    return (*wanted, True) if wanted is not None else (0, size, False)
+
+
+async def send_stored(send: Send, blobs: Any, blob_key: str, size: int, window: tuple[int, int, bool]) -> None:
+    """The `window` of a stored file, streamed from the blob store (206 when partial)."""
+    offset, length, partial = window
+    chunks = blobs.read_range(blob_key, offset, length)
+    await send_bytes(send, chunks, size=size, offset=offset, length=length, partial=partial)

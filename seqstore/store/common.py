@@ -166,3 +166,24 @@ def describe_sse(row: Any) -> dict[str, Any]:
 def first_row(connection: Any, column: Any, *conditions: Any) -> Any | None:
     """One row (just `column`) meeting the conditions, or None: for "is there any ..." checks."""
     return connection.execute(select(column).where(*conditions).limit(1)).first()
+
+
+class OutsideRange(ValueError):
+    """A byte range selects nothing of what it is applied to; str() says how, to follow the
+    range itself in a message ("selects no bytes")."""
+
+
+def byte_span(first: str, last: str, length: int, what: str) -> tuple[int, int]:
+    """(offset, count) of the range `first-last` (inclusive; `first-` to the end, `-last` the
+    last bytes) within `length` bytes of a `what` ("part", "file"); OutsideRange when it selects
+    nothing."""
+    if first == "":
+        count = min(int(last), length)
+        if count == 0:
+            raise OutsideRange("selects no bytes")
+        return length - count, count
+    start = int(first)
+    end = min(int(last), length - 1) if last else length - 1
+    if start >= length or end < start:
+        raise OutsideRange(f"is outside the {what}'s {length} bytes")
+    return start, end - start + 1

@@ -24,7 +24,7 @@ from ..queue import items as job_items
 from ..queue import kinds
 from . import tags
 from .arns import Arns
-from .common import created_between, fetch_page, first_row, page_time
+from .common import OutsideRange, byte_span, created_between, fetch_page, first_row, page_time
 from .read_set_rows import PartRange, total_parts
 from .reference_stores import ReferenceStores
 
@@ -41,17 +41,11 @@ def parse_range(header: str, length: int) -> tuple[int, int]:
     match = re.fullmatch(r"\s*(\d*)\s*-\s*(\d*)\s*", header)
     if match is None or match.group(1) == match.group(2) == "":
         raise ValidationException(f"'Range': {header!r} is not START-END, START- or -SUFFIX (byte offsets)")
-    first, last = match.group(1), match.group(2)
-    if first == "":
-        count = min(int(last), length)
-        if count == 0:
-            raise RangeNotSatisfiableException(f"Range {header!r} selects no bytes")
-        return length - count, count
-    start = int(first)
-    end = min(int(last), length - 1) if last else length - 1
-    if start >= length or end < start:
-        raise RangeNotSatisfiableException(f"Range {header!r} is outside the part's {length} bytes")
-    return start, end - start + 1
+    try:
+        return byte_span(match.group(1), match.group(2), length, "part")
+    except OutsideRange as exc:
+        raise RangeNotSatisfiableException(f"Range {header!r} {exc}") from None
+
 
 class References:
     def __init__(
