@@ -6,7 +6,6 @@ the original file returns, and far fewer bytes than the whole file. Bearer token
 
 from __future__ import annotations
 
-import base64
 import io
 import os
 import shutil
@@ -27,6 +26,7 @@ from tests.helpers.commands import bearer_token, keys, keys_command
 from tests.helpers.data import gz
 from tests.helpers.fasta import fasta_bytes, local_copy, random_sequences
 from tests.helpers.fastq import fastq_text
+from tests.helpers.ga4gh import ticket_data
 from tests.helpers.names import unique
 from tests.helpers.readsets import ingest
 from tests.helpers.references import import_reference
@@ -89,21 +89,6 @@ def get_ticket(url: str, token: str | None, **params: Any) -> requests.Response:
     return requests.get(url, params=params, headers=headers, timeout=30)
 
 
-def fetch(ticket: dict[str, Any]) -> tuple[bytes, int]:
-    """The concatenated data of a ticket's URLs, as the spec says a client builds it, and how
-    many bytes came over HTTP."""
-    data, fetched = b"", 0
-    for entry in ticket["htsget"]["urls"]:
-        if entry["url"].startswith("data:"):
-            data += base64.b64decode(entry["url"].split(",", 1)[1])
-            continue
-        response = requests.get(entry["url"], headers=entry.get("headers", {}), timeout=30)
-        assert response.status_code in (200, 206), response.text
-        data += response.content
-        fetched += len(response.content)
-    return data, fetched
-
-
 def records(path: Path, reference: Path | None = None, region: tuple[str, int, int] | None = None) -> list[str]:
     """The records of a BAM/CRAM (of a region: as htslib's own index query on the file gives them)."""
     options = {"reference_filename": str(reference)} if reference else {}
@@ -137,7 +122,7 @@ def test_a_region_holds_every_record_htslib_finds_and_few_bytes(
     ticket = response.json()
     assert ticket["htsget"]["format"] == file_type
     assert [u.get("class") for u in ticket["htsget"]["urls"]][0] == "header"
-    data, fetched = fetch(ticket)
+    data, fetched = ticket_data(ticket)
     out = tmp_path / f"region.{file_type.lower()}"
     out.write_bytes(data)
     got = records(out, reference)
@@ -175,9 +160,9 @@ def test_no_region_is_the_whole_file_and_class_header_is_the_header(
 ) -> None:
     item = stored["BAM"]
     url = ticket_url(hserver, stored["store_id"], item["id"])
-    whole, _ = fetch(get_ticket(url, token).json())
+    whole, _ = ticket_data(get_ticket(url, token).json())
     assert whole == item["path"].read_bytes()
-    header, _ = fetch(get_ticket(url, token, **{"class": "header"}).json())
+    header, _ = ticket_data(get_ticket(url, token, **{"class": "header"}).json())
     path = tmp_path / "header.bam"
     path.write_bytes(header)
     with pysam.AlignmentFile(str(path)) as only, pysam.AlignmentFile(str(item["path"])) as original:
@@ -190,7 +175,7 @@ def test_unplaced_unmapped_reads_and_several_regions_by_post(
 ) -> None:
     item = stored["BAM"]
     url = ticket_url(hserver, stored["store_id"], item["id"])
-    data, _ = fetch(get_ticket(url, token, referenceName="*").json())
+    data, _ = ticket_data(get_ticket(url, token, referenceName="*").json())
     (tmp_path / "star.bam").write_bytes(data)
     unplaced = [r for r in records(tmp_path / "star.bam") if r.split("\t")[2] == "*"]
     assert len(unplaced) == 4  # write_alignments puts four unplaced reads at the end
@@ -198,7 +183,7 @@ def test_unplaced_unmapped_reads_and_several_regions_by_post(
                                          {"referenceName": "chrB", "start": 100_000, "end": 101_000}]}  # fmt: skip
     response = requests.post(url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert response.status_code == 200, response.text
-    data, _ = fetch(response.json())
+    data, _ = ticket_data(response.json())
     (tmp_path / "two.bam").write_bytes(data)
     got = set(records(tmp_path / "two.bam"))
     assert set(overlapping(item["path"], None, "chrA", 1000, 3000)) <= got
@@ -303,7 +288,7 @@ def test_a_sigv4_signed_ticket_request_gets_urls_carrying_a_token_of_its_key(
 
     response = signed(SECRET)
     assert response.status_code == 200, response.text
-    data, _ = fetch(response.json())  # the data URLs' headers carry a bearer token of the key
+    data, _ = ticket_data(response.json())  # the data URLs' headers carry a bearer token of the key
     out = tmp_path / "signed.bam"
     out.write_bytes(data)
     assert set(overlapping(item["path"], None, "chrA", 150_000, 152_000)) <= set(records(out))

@@ -4,16 +4,15 @@ region query on an indexed local copy returns."""
 
 from __future__ import annotations
 
-import base64
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pysam
 import pytest
 import requests
 
 from tests.helpers.commands import bearer_token
+from tests.helpers.ga4gh import ticket_data
 from tests.helpers.paths import TESTDATA
 from tests.helpers.readsets import ingest
 from tests.helpers.servers import Server
@@ -24,16 +23,6 @@ REGIONS = [("CHROMOSOME_I", 900, 1200), ("CHROMOSOME_II", 0, 5000), ("CHROMOSOME
 @pytest.fixture(scope="module")
 def token(server: Server) -> str:
     return bearer_token(server)
-
-
-def fetch(ticket: dict[str, Any]) -> bytes:
-    data = b""
-    for entry in ticket["htsget"]["urls"]:
-        if entry["url"].startswith("data:"):
-            data += base64.b64decode(entry["url"].split(",", 1)[1])
-        else:
-            data += requests.get(entry["url"], headers=entry.get("headers", {}), timeout=30).content
-    return data
 
 
 @pytest.mark.parametrize("name", ["range.bam", "range.cram"])
@@ -56,7 +45,7 @@ def test_corpus_regions_hold_what_htslib_finds(  # type: ignore[no-untyped-def]
         )  # fmt: skip
         assert response.status_code == 200, response.text
         out = tmp_path / f"region-{contig}-{start}.{file_type.lower()}"
-        out.write_bytes(fetch(response.json()))
+        out.write_bytes(ticket_data(response.json())[0])
         with pysam.AlignmentFile(str(local), **options) as original:  # type: ignore[arg-type]
             wanted = {r.to_string() for r in original.fetch(contig, start, min(end, original.get_reference_length(contig)))}
         with pysam.AlignmentFile(str(out), **options) as got:  # type: ignore[arg-type]
