@@ -61,10 +61,13 @@ class LocalBlobStore:
 
     def path(self, key: str) -> Path:
         """The local file of a key (refusing keys that would leave the root)."""
-        parts = key.split("/")
-        if not key or any(p in ("", ".", "..") for p in parts):
+        return Path(self.file_name(key))
+
+    def file_name(self, key: str) -> str:
+        """path() as a string (no Path to build on a ranged read's path: ~10 µs)."""
+        if not key or any(p in ("", ".", "..") for p in key.split("/")):
             raise ValueError(f"invalid blob key {key!r}")
-        return self.root.joinpath(*parts)
+        return f"{self.root}/{key}"
 
     def writer(self, key: str) -> BlobWriter:
         return BlobWriter(self.path(key))
@@ -184,14 +187,17 @@ class LocalBlobStore:
 
     async def read_range(self, key: str, offset: int, length: int) -> AsyncIterator[bytes]:
         """Yield `length` bytes of a blob from `offset`, in READ_CHUNK pieces."""
-        with open(self.path(key), "rb", buffering=0) as f:
+        fd = os.open(self.file_name(key), os.O_RDONLY)
+        try:
             position, end = offset, offset + length
             while position < end:
-                chunk = os.pread(f.fileno(), min(READ_CHUNK, end - position), position)
+                chunk = os.pread(fd, min(READ_CHUNK, end - position), position)
                 if not chunk:
                     raise OSError(f"blob {key} ended at {position}, expected {end} bytes")
                 position += len(chunk)
                 yield chunk
+        finally:
+            os.close(fd)
 
 
 def _copy_range(in_fd: int, out_fd: int, count: int) -> int:

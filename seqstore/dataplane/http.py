@@ -107,6 +107,20 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         raise ValueError(f"the Range {header!r} {exc}") from None
 
 
+async def stream_body(send: Send, chunks: AsyncIterator[bytes]) -> int:
+    """Send `chunks` as the response body, the last one as the final message (one message for a
+    body of one chunk: a ranged read's usual case); the number of bytes sent."""
+    sent = 0
+    held: bytes | None = None
+    async for chunk in chunks:
+        if held is not None:
+            await send({"type": "http.response.body", "body": held, "more_body": True})
+        held = chunk
+        sent += len(chunk)
+    await send({"type": "http.response.body", "body": held or b""})
+    return sent
+
+
 async def send_bytes(
     send: Send,
     chunks: AsyncIterator[bytes],
@@ -125,9 +139,7 @@ async def send_bytes(
     if partial:
         headers.append((b"content-range", f"bytes {offset}-{offset + length - 1}/{size}".encode()))
     await send({"type": "http.response.start", "status": 206 if partial else 200, "headers": headers})
-    async for chunk in chunks:
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    await send({"type": "http.response.body", "body": b""})
+    await stream_body(send, chunks)
 
 
 def byte_window(request: Request, size: int) -> tuple[int, int, bool]:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 
 from ..store.s3_objects import S3Object
 from .errors import S3Error
@@ -27,13 +28,16 @@ def http_date(moment: datetime) -> str:
     return format_datetime(moment.replace(microsecond=0), usegmt=True)
 
 
-def object_headers(obj: S3Object) -> list[tuple[bytes, bytes]]:
-    return [
+@lru_cache(maxsize=4096)
+def object_headers(obj: S3Object) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers of every answer about `obj` (kept: the same object is read again and again,
+    and formatting its date costs more than the rest of a ranged GET's decisions)."""
+    return (
         (b"etag", obj.etag.encode()),
         (b"last-modified", http_date(obj.last_modified).encode()),
         (b"accept-ranges", b"bytes"),
         (b"content-type", b"application/octet-stream"),
-    ]
+    )
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -109,7 +113,7 @@ def preconditions(obj: S3Object, headers: dict[str, str]) -> bool:
 
 def answer(obj: S3Object, headers: dict[str, str], part_number: str | None = None, part_size: int = 0) -> Answer:
     """What to send for a GET or HEAD of `obj`."""
-    base = object_headers(obj)
+    base = list(object_headers(obj))
     if not preconditions(obj, headers):
         return Answer(304, 0, 0, base)
     if part_number is not None:

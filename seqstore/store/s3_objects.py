@@ -63,10 +63,15 @@ class S3Object:
     part_size: int  # the omics API's part size for this file (partNumber=N reads part N)
     etag: str  # quoted, as S3 sends it
     last_modified: datetime
+    last_access: datetime | None  # the read set's, as last noted
 
     @property
     def readable(self) -> bool:
         return self.status == "ACTIVE"
+
+    def access_due(self) -> bool:
+        """Whether a read now is to be noted for the archive clock (see ACCESS_RESOLUTION)."""
+        return self.readable and (self.last_access is None or now() - self.last_access > ACCESS_RESOLUTION)
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ def _object(row: Any) -> S3Object:
         row.part_size,
         f'"{digest}-{rows.total_parts(row.content_length, row.part_size)}"',
         row.creation_time,
+        row.last_access_time,
     )
 
 
@@ -123,9 +129,8 @@ class S3Objects:
             return None
         return Bucket(row.id, name, s3_aliases.store_prefix(self.account_id, row.id) + "/")
 
-    def find(self, bucket: Bucket, key: str, *, note_access: bool) -> S3Object | None:
-        """The object under `key` whatever its read set's status (None when no file has that key);
-        a read of an ACTIVE one is noted as an access when `note_access`."""
+    def find(self, bucket: Bucket, key: str) -> S3Object | None:
+        """The object under `key` whatever its read set's status (None when no file has that key)."""
         rest = key[len(bucket.prefix) :] if key.startswith(bucket.prefix) else ""
         if not rest.startswith("readSet/"):
             return None
@@ -136,14 +141,12 @@ class S3Objects:
             found = records(
                 connection.execute(_OBJECT, {"read_set": read_set, "store": bucket.store_id, "key": key})
             )
-        if not found:
-            return None
-        row = found[0]
-        if note_access and row.status == "ACTIVE":
-            last = row.last_access_time
-            if last is None or now() - last > ACCESS_RESOLUTION:
-                self.lifecycle.note_access_now(row.id)
-        return _object(row)
+        return _object(found[0]) if found else None
+
+    def note_read(self, obj: S3Object) -> None:
+        """Count a GetObject of an ACTIVE object as an access of its read set, when one is due."""
+        if obj.access_due():
+            self.lifecycle.note_access_now(obj.read_set_id)
 
     def after(self, bucket: Bucket, start_after: str, prefix: str, limit: int = LIST_BATCH) -> list[S3Object]:
         """Up to `limit` objects of ACTIVE read sets with keys greater than `start_after` and at
