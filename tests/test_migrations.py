@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.exc import IntegrityError
 
 from seqstore.db.engine import Database
 from seqstore.db.schema import metadata
@@ -47,5 +49,69 @@ def test_migration_0009_gives_every_existing_store_an_alias(tmp_path: Path) -> N
             tokens = [row[0] for row in connection.execute(text("SELECT s3_alias_token FROM sequence_stores"))]
         assert len(tokens) == 2 and len(set(tokens)) == 2
         assert all(token and len(token) == 24 and token.isalnum() and token == token.lower() for token in tokens)
+    finally:
+        db.dispose()
+
+
+CONCURRENT_INDEXES = {  # the indexes migrations 0004-0008 add to tables that may be large and in use
+    "ix_read_sets_store_sample", "ix_read_sets_store_subject", "ix_read_sets_status_access",
+    "ix_read_sets_store_created", "ix_read_sets_store_generated", "ix_jobs_store_kind_created",
+    "ix_references_store_created",
+}  # fmt: skip
+
+
+def test_postgresql_builds_the_later_indexes_concurrently_and_replaces_an_invalid_one() -> None:
+    """On PostgreSQL, migrations 0004-0008 build their indexes CONCURRENTLY (writes to the tables
+    go on meanwhile); an index left INVALID by an interrupted build is built again."""
+    from sqlalchemy import event, text
+
+    db = Database(new_postgres_database_url())
+    try:
+        with db.engine.connect() as connection:
+            migrate_to(connection, "0006")
+            connection.commit()
+            # What an interrupted concurrent build of 0007's index leaves: an INVALID index.
+            connection.execute(text(
+                "INSERT INTO sequence_stores (id, name, status, etag_algorithm_family, propagated_set_level_tags,"
+                " sse_type, creation_time, update_time) VALUES ('0000000001', 'a', 'ACTIVE', 'MD5up', '[]', 'KMS',"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), ('0000000002', 'a', 'ACTIVE', 'MD5up', '[]', 'KMS',"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))  # fmt: skip
+            connection.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            with pytest.raises(IntegrityError):  # the duplicate names fail it; the index stays, INVALID
+                connection.execute(text(
+                    "CREATE UNIQUE INDEX CONCURRENTLY ix_read_sets_store_generated ON sequence_stores (name)"))
+            invalid = connection.execute(text(
+                "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = 'ix_read_sets_store_generated'::regclass"
+            )).scalar_one()  # fmt: skip
+            assert invalid
+        statements: list[str] = []
+        event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        db.migrate()
+        built = {s.split()[3].strip('"') for s in statements if s.startswith("CREATE INDEX CONCURRENTLY")}
+        assert built == {"ix_read_sets_store_generated", "ix_jobs_store_kind_created", "ix_references_store_created"}
+        with db.engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT c.relname, i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+                " JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'ix_read_sets_store_generated'"
+                " AND c.relnamespace = current_schema()::regnamespace"
+            )).all()  # fmt: skip
+        assert len(rows) == 1 and rows[0][1] and "read_sets" in rows[0][2], rows
+    finally:
+        db.dispose()
+
+
+def test_a_fresh_postgresql_database_gets_every_later_index_valid() -> None:
+    from sqlalchemy import text
+
+    db = Database(new_postgres_database_url())
+    try:
+        db.migrate()
+        with db.engine.connect() as connection:
+            valid = dict(connection.execute(text(
+                "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " WHERE c.relname LIKE 'ix_%' AND c.relnamespace = current_schema()::regnamespace"
+            )).all())  # fmt: skip
+        assert {name: valid.get(name) for name in CONCURRENT_INDEXES} == dict.fromkeys(CONCURRENT_INDEXES, True)
     finally:
         db.dispose()

@@ -6,7 +6,7 @@ Revision ID: 0004
 Revises: 0003
 """
 
-from alembic import op
+from seqstore.db.migrations.indexes import create_index, drop_index
 
 revision = "0004"
 down_revision = "0003"
@@ -15,10 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_read_sets_store_sample", "read_sets", ["sequence_store_id", "sample_id", "seq"])
-    op.create_index("ix_read_sets_store_subject", "read_sets", ["sequence_store_id", "subject_id", "seq"])
+    create_index("ix_read_sets_store_sample", "read_sets", ["sequence_store_id", "sample_id", "seq"])
+    create_index("ix_read_sets_store_subject", "read_sets", ["sequence_store_id", "subject_id", "seq"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_read_sets_store_subject", table_name="read_sets")
-    op.drop_index("ix_read_sets_store_sample", table_name="read_sets")
+    drop_index("ix_read_sets_store_subject", "read_sets")
+    drop_index("ix_read_sets_store_sample", "read_sets")

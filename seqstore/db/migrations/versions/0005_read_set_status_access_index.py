@@ -5,7 +5,7 @@ Revision ID: 0005
 Revises: 0004
 """
 
-from alembic import op
+from seqstore.db.migrations.indexes import create_index, drop_index
 
 revision = "0005"
 down_revision = "0004"
@@ -14,8 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_read_sets_status_access", "read_sets", ["status", "last_access_time"])
+    create_index("ix_read_sets_status_access", "read_sets", ["status", "last_access_time"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_read_sets_status_access", table_name="read_sets")
+    drop_index("ix_read_sets_status_access", "read_sets")

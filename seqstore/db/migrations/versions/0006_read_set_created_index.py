@@ -6,7 +6,7 @@ Revision ID: 0006
 Revises: 0005
 """
 
-from alembic import op
+from seqstore.db.migrations.indexes import create_index, drop_index
 
 revision = "0006"
 down_revision = "0005"
@@ -15,8 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_read_sets_store_created", "read_sets", ["sequence_store_id", "creation_time", "seq"])
+    create_index("ix_read_sets_store_created", "read_sets", ["sequence_store_id", "creation_time", "seq"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_read_sets_store_created", table_name="read_sets")
+    drop_index("ix_read_sets_store_created", "read_sets")

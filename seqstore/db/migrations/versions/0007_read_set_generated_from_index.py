@@ -6,7 +6,7 @@ Revision ID: 0007
 Revises: 0006
 """
 
-from alembic import op
+from seqstore.db.migrations.indexes import create_index, drop_index
 
 revision = "0007"
 down_revision = "0006"
@@ -15,10 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index(
-        "ix_read_sets_store_generated", "read_sets", ["sequence_store_id", "generated_from", "seq"]
-    )
+    create_index("ix_read_sets_store_generated", "read_sets", ["sequence_store_id", "generated_from", "seq"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_read_sets_store_generated", table_name="read_sets")
+    drop_index("ix_read_sets_store_generated", "read_sets")

@@ -7,7 +7,7 @@ Revision ID: 0008
 Revises: 0007
 """
 
-from alembic import op
+from seqstore.db.migrations.indexes import create_index, drop_index
 
 revision = "0008"
 down_revision = "0007"
@@ -16,10 +16,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_jobs_store_kind_created", "jobs", ["store_id", "kind", "creation_time", "seq"])
-    op.create_index("ix_references_store_created", "references", ["reference_store_id", "creation_time", "seq"])
+    create_index("ix_jobs_store_kind_created", "jobs", ["store_id", "kind", "creation_time", "seq"])
+    create_index("ix_references_store_created", "references", ["reference_store_id", "creation_time", "seq"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_references_store_created", table_name="references")
-    op.drop_index("ix_jobs_store_kind_created", table_name="jobs")
+    drop_index("ix_references_store_created", "references")
+    drop_index("ix_jobs_store_kind_created", "jobs")
