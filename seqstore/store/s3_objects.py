@@ -74,6 +74,7 @@ class Bucket:
     store_id: str
     alias: str
     prefix: str  # `{account}/sequenceStore/{storeId}/`
+    access_log_location: str | None = None  # the store's `s3AccessConfig.accessLogLocation`
 
 
 def _object(row: Any) -> S3Object:
@@ -121,7 +122,7 @@ class S3Objects:
                 return None
         if row.s3_alias_token != parts.token:
             return None
-        return Bucket(row.id, name, s3_aliases.store_prefix(self.account_id, row.id) + "/")
+        return Bucket(row.id, name, s3_aliases.store_prefix(self.account_id, row.id) + "/", row.access_log_location)
 
     def find(self, bucket: Bucket, key: str, *, note_access: bool) -> S3Object | None:
         """The object under `key` whatever its read set's status (None when no file has that key);
