@@ -24,7 +24,8 @@ from .read_set_objects import ReadSetObjects
 from .sequence_stores import SequenceStores
 
 # A read through S3 counts as an access for the archive clock (as GetReadSet does); noted at most
-# once a minute per read set, so that a region query's many ranged GETs do not each write.
+# once a minute per read set, so that a region query's many ranged GETs do not each write (once a
+# tenth of the archive period where that is shorter, so that reads keep a read set ACTIVE).
 ACCESS_RESOLUTION = timedelta(seconds=60)
 LIST_BATCH = 1000
 
@@ -77,6 +78,13 @@ class Bucket:
     access_log_location: str | None = None  # the store's `s3AccessConfig.accessLogLocation`
 
 
+def access_resolution(archive_after_seconds: float) -> timedelta:
+    """How often at most a read set's S3 reads are noted as accesses."""
+    if archive_after_seconds <= 0:
+        return ACCESS_RESOLUTION
+    return min(ACCESS_RESOLUTION, timedelta(seconds=archive_after_seconds / 10))
+
+
 def _object(row: Any) -> S3Object:
     # Not an MD5 of the bytes (read set ETags are of the content, not the file): a stable digest
     # in the multipart form, so that no client checks the bytes against it (docs/s3.md, "ETags").
@@ -109,6 +117,7 @@ class S3Objects:
         self.sequence_stores = sequence_stores
         self.lifecycle = lifecycle
         self.read_set_objects = read_set_objects
+        self.access_resolution = access_resolution(lifecycle.settings.archive_after_seconds)
 
     def bucket(self, name: str) -> Bucket | None:
         """The store an access point alias names, or None (no such store, or not this alias)."""
@@ -142,7 +151,7 @@ class S3Objects:
         row = found[0]
         if note_access and row.status == "ACTIVE":
             last = row.last_access_time
-            if last is None or now() - last > ACCESS_RESOLUTION:
+            if last is None or now() - last > self.access_resolution:
                 self.lifecycle.note_access_now(row.id)
         return _object(row)
 
