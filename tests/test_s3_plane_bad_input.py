@@ -17,10 +17,12 @@ from botocore.exceptions import ClientError
 
 from tests.helpers.clients import make_client, s3_client
 from tests.helpers.data import gz
+from tests.helpers.fasta import fasta_bytes, random_sequences
 from tests.helpers.fastq import paired_fastq
 from tests.helpers.jobs import wait_for_read_set_status
 from tests.helpers.names import ACCOUNT, unique
 from tests.helpers.readsets import ingest, start_upload
+from tests.helpers.references import import_fasta
 from tests.helpers.servers import OptionServer, Server, healthy, running
 
 
@@ -166,6 +168,18 @@ def test_files_of_read_sets_that_are_not_active_are_not_objects(server: Server, 
     with pytest.raises(ClientError) as failure:
         s3.get_object(Bucket=bucket, Key=f"{prefix}readSet/{failed['id']}/broken.fastq.gz")
     assert code_of(failure) == (404, "NoSuchKey")
+
+
+def test_a_deleted_references_files_are_no_objects(server: Server, omics, reference_store_id: str) -> None:  # type: ignore[no-untyped-def]
+    meta = import_fasta(omics, server, reference_store_id, fasta_bytes(random_sequences({"c1": 500}, seed=176)))
+    bucket, key = split(meta["files"]["source"]["s3Access"]["s3Uri"])
+    s3 = s3_client(server.url)
+    assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == meta["files"]["source"]["contentLength"]
+    omics.delete_reference(referenceStoreId=reference_store_id, id=meta["id"])
+    with pytest.raises(ClientError) as failure:
+        s3.get_object(Bucket=bucket, Key=key)
+    assert code_of(failure) == (404, "NoSuchKey")
+    assert key not in [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
 @pytest.fixture(scope="module")
