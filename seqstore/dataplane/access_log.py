@@ -6,6 +6,7 @@ format, handed to the batched delivery of log_buffer.py. `Response` watches the 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -106,7 +107,7 @@ def _signature(headers: dict[str, str], raw_query: str) -> tuple[str, str]:
 class AccessLog:
     """Writes the records of requests to stores with a log location into `buffer`."""
 
-    def __init__(self, buffer: LogBuffer, account_id: str, access_point_arn: Any) -> None:
+    def __init__(self, buffer: LogBuffer, account_id: str, access_point_arn: Callable[[str], str]) -> None:
         self.buffer = buffer
         self.account_id = account_id
         self.access_point_arn = access_point_arn  # store id → its access point's ARN
