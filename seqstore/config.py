@@ -168,6 +168,11 @@ class Settings:
         "`s3://` URIs when no buckets dir is given",
         shown="unset: AWS S3 for the blob bucket; import/export `s3://` URIs use the buckets dir",
     )
+    access_log_flush_seconds: float = setting(
+        "SEQSTORE_ACCESS_LOG_FLUSH_SECONDS", "60",
+        "how often the S3 plane writes the access log records of stores with an `accessLogLocation` "
+        "(sooner when 1000 are waiting, and at shutdown; docs/s3.md, \"Access logs\")",
+    )
     archive_storage_class: str = setting(
         "SEQSTORE_ARCHIVE_STORAGE_CLASS", "",
         "the storage class archived read sets' objects move to on an S3 blob store, one readable "

@@ -11,12 +11,14 @@ from . import native, queue
 from .api.app import create_app
 from .blobs import open_blob_store
 from .config import Settings
+from .dataplane.access_log import AccessLog
 from .dataplane.app import S3Plane
 from .dataplane.drs import DrsApp
 from .dataplane.htsget import HtsgetApp
+from .dataplane.log_buffer import LogBuffer
 from .dataplane.routing import is_s3
 from .db.engine import Database
-from .jobs.runners import build_worker
+from .jobs.runners import build_worker, object_store
 from .jobs.worker import Worker
 from .protocol.auth import SigV4Verifier
 from .protocol.dispatch import Dispatcher
@@ -90,16 +92,22 @@ class FrontRouter:
 
 
 def s3_plane(domain: Domain) -> S3Plane:
-    """The S3-compatible read-only data plane on `domain` (docs/s3.md), with the omics API's keys."""
+    """The S3-compatible read-only data plane on `domain` (docs/s3.md), with the omics API's keys;
+    its access logs go where export destinations do (jobs/objects.py)."""
     settings = domain.settings
     verifier = None if settings.auth == "none" else SigV4Verifier(domain.keys.lookup, settings.region, service="s3")
-    return S3Plane(domain.s3_objects, domain.blobs, verifier, settings.region)
+    buffer = LogBuffer(
+        lambda: object_store(domain), settings.data_dir / "work" / "access-logs", settings.access_log_flush_seconds
+    )
+    access_log = AccessLog(buffer, settings.account_id, domain.arns.access_point)
+    return S3Plane(domain.s3_objects, domain.blobs, verifier, settings.region, access_log)
 
 
 def application(domain: Domain, *, job_threads: int = 0) -> FrontRouter:
     """The ASGI application on `domain`, with `job_threads` job worker threads in this process
     (0: jobs are left to `seqstore worker` processes)."""
     jobs = worker(domain, job_threads) if job_threads else None
+    s3 = s3_plane(domain)
 
     def startup() -> None:
         native.log_status()
@@ -110,8 +118,10 @@ def application(domain: Domain, *, job_threads: int = 0) -> FrontRouter:
     def shutdown() -> None:
         if jobs is not None:
             jobs.stop()
+        if s3.access_log is not None:
+            s3.access_log.buffer.close()
 
-    return FrontRouter(create_app(domain, on_startup=startup, on_shutdown=shutdown), s3_plane(domain), [HtsgetApp(domain), DrsApp(domain)])
+    return FrontRouter(create_app(domain, on_startup=startup, on_shutdown=shutdown), s3, [HtsgetApp(domain), DrsApp(domain)])
 
 
 def app_from_environment() -> FrontRouter:

@@ -283,10 +283,14 @@ def test_reference_metadata_describes_the_stored_plain_fasta_and_its_index(
         assert meta["creationJobId"] == job["id"]
         assert job["creationTime"] <= meta["creationTime"] <= meta["updateTime"]
         index = faidx_of(plain, imported["tmp"])
+        s3_uris = {file: meta["files"][file].pop("s3Access")["s3Uri"] for file in ("source", "index")}
         assert meta["files"] == {
             "source": {"contentLength": len(plain), "partSize": PART_SIZE, "totalParts": 1},
             "index": {"contentLength": len(index), "partSize": PART_SIZE, "totalParts": 1},
         }
+        # Readable through the S3 plane (tests/test_s3_plane.py): the store's alias, the reference's key.
+        assert s3_uris["index"] == s3_uris["source"] + ".fai"
+        assert f"-s3alias/{ACCOUNT}/referenceStore/{reference_store_id}/reference/{reference_id}/" in s3_uris["source"]
         assert omics.list_tags_for_resource(resourceArn=meta["arn"])["tags"] == submitted.get("tags", {})
 
 
@@ -606,7 +610,8 @@ def test_a_reference_larger_than_one_part_is_served_in_100_mib_parts(
     (server.data_dir / "buckets" / "reference-tests" / name / "big.fasta").unlink()
     try:
         meta = omics.get_reference_metadata(referenceStoreId=reference_store_id, id=reference_id)
-        assert meta["files"]["source"] == {"contentLength": len(data), "partSize": PART_SIZE, "totalParts": 2}
+        source = {k: v for k, v in meta["files"]["source"].items() if k != "s3Access"}
+        assert source == {"contentLength": len(data), "partSize": PART_SIZE, "totalParts": 2}
         assert meta["md5"] == md5(data)
         assert reference_part(omics, reference_store_id, reference_id, part=1) == data[:PART_SIZE]
         assert reference_part(omics, reference_store_id, reference_id, part=2) == data[PART_SIZE:]

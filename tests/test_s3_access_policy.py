@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.helpers.names import ACCOUNT, REGION
+
 
 def policy_for(arn: str) -> str:
     return json.dumps({
@@ -47,3 +49,15 @@ def test_an_access_point_of_no_store_is_not_found(omics) -> None:  # type: ignor
     arn = "arn:aws:s3:us-east-1:123456789012:accesspoint/123456789012-9999999999"
     with pytest.raises(omics.exceptions.ResourceNotFoundException):
         omics.put_s3_access_policy(s3AccessPointArn=arn, s3AccessPolicy="{}")
+
+
+def test_a_reference_stores_access_point_takes_a_policy(omics, reference_store_id) -> None:  # type: ignore[no-untyped-def]
+    """Its ARN has the sequence stores' form (docs/s3.md, "Names"); the store type says which."""
+    access_point = f"arn:aws:s3:{REGION}:{ACCOUNT}:accesspoint/{ACCOUNT}-{reference_store_id}"
+    put = omics.put_s3_access_policy(s3AccessPointArn=access_point, s3AccessPolicy=policy_for(access_point))
+    assert (put["storeId"], put["storeType"]) == (reference_store_id, "REFERENCE_STORE")
+    got = omics.get_s3_access_policy(s3AccessPointArn=access_point)
+    assert (got["storeType"], json.loads(got["s3AccessPolicy"])) == ("REFERENCE_STORE", json.loads(policy_for(access_point)))
+    omics.delete_s3_access_policy(s3AccessPointArn=access_point)
+    with pytest.raises(omics.exceptions.ResourceNotFoundException):
+        omics.get_s3_access_policy(s3AccessPointArn=access_point)

@@ -32,6 +32,17 @@ def split(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+def samtools(server: Server, cwd: Path, command: str, s3_uri: str, region: str) -> subprocess.CompletedProcess[str]:
+    """`samtools COMMAND s3+http://BUCKET/KEY REGION` with htslib's S3 plugin pointed at the server
+    by the documented variables (docs/s3.md, "Clients")."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HTS_"))},
+           "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
+           "HTS_S3_HOST": f"127.0.0.1:{server.port}", "HTS_S3_ADDRESS_STYLE": "path"}
+    url = "s3+http://" + s3_uri.removeprefix("s3://")
+    return subprocess.run(["samtools", command, url, region], env=env, capture_output=True, text=True, timeout=60,
+                          cwd=cwd)
+
+
 @pytest.fixture(scope="module")
 def stored(omics, files: Path, genome: Path, genome_arn: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """A store holding a FASTQ pair and an indexed BAM: their metadata and the uploaded bytes."""
@@ -209,15 +220,60 @@ def test_samtools_views_a_region_through_s3(
     found beside the BAM and only the region is read."""
     bam_uri = stored["bam"]["files"]["source1"]["s3Access"]["s3Uri"]
     contig = pysam.FastaFile(str(genome)).references[0]
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HTS_"))},
-           "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
-           "HTS_S3_HOST": f"127.0.0.1:{server.port}", "HTS_S3_ADDRESS_STYLE": "path"}
     region = f"{contig}:1-2000"
-    viewed = subprocess.run(["samtools", "view", "s3+http://" + bam_uri.removeprefix("s3://"), region],
-                            env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    viewed = samtools(server, tmp_path, "view", bam_uri, region)
     assert viewed.returncode == 0, viewed.stderr
     assert (tmp_path / "aligned.bam.bai").exists()  # htslib fetched the stored index through S3
     pysam.index(str(stored["bam_path"]))
     with pysam.AlignmentFile(str(stored["bam_path"])) as original:
         expected = [record.to_string() for record in original.fetch(region=region)]
     assert expected and viewed.stdout.splitlines() == expected
+
+
+@pytest.fixture(scope="module")
+def reference_files(omics, reference: dict[str, Any]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The session reference's metadata, and the bytes GetReference serves of its two files."""
+    ids = {"referenceStoreId": reference["store_id"], "id": reference["id"]}
+    meta = omics.get_reference_metadata(**ids)
+    stored = {file: omics.get_reference(**ids, partNumber=1, file=file)["payload"].read() for file in ("SOURCE", "INDEX")}
+    return {"meta": meta, "bytes": stored}
+
+
+def test_reference_files_are_objects_of_the_reference_stores_alias(
+    server: Server, reference: dict[str, Any], reference_files: dict[str, Any]
+) -> None:
+    meta = reference_files["meta"]
+    (alias, source), (index_alias, index) = (split(meta["files"][f]["s3Access"]["s3Uri"]) for f in ("source", "index"))
+    assert re.fullmatch(rf"{ACCOUNT}-{reference['store_id']}-[a-z0-9]{{24}}-s3alias", alias) and index_alias == alias
+    prefix = f"{ACCOUNT}/referenceStore/{reference['store_id']}/reference/{reference['id']}/"
+    assert source.startswith(prefix) and index == source + ".fai"  # htslib finds the index beside it
+
+    s3 = s3_client(server.url)
+    for key, file in ((source, "SOURCE"), (index, "INDEX")):
+        assert s3.get_object(Bucket=alias, Key=key)["Body"].read() == reference_files["bytes"][file]
+    assert s3.head_object(Bucket=alias, Key=source)["ContentLength"] == meta["files"]["source"]["contentLength"]
+    ranged = s3.get_object(Bucket=alias, Key=source, Range="bytes=1-5")
+    assert ranged["Body"].read() == reference_files["bytes"]["SOURCE"][1:6]
+    listed = s3.list_objects_v2(Bucket=alias, Prefix=prefix)
+    assert [o["Key"] for o in listed["Contents"]] == sorted([source, index])
+    folders = s3.list_objects_v2(Bucket=alias, Prefix=f"{ACCOUNT}/referenceStore/{reference['store_id']}/reference/",
+                                 Delimiter="/")
+    assert prefix in {p["Prefix"] for p in folders["CommonPrefixes"]}
+    assert s3.get_object_tagging(Bucket=alias, Key=source)["TagSet"] == []
+    with pytest.raises(s3.exceptions.ClientError) as other_kind:  # a read set's key names nothing here
+        s3.head_object(Bucket=alias, Key=f"{ACCOUNT}/sequenceStore/{reference['store_id']}/readSet/x/y")
+    assert other_kind.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_samtools_faidx_reads_a_reference_region_through_s3(
+    server: Server, reference_files: dict[str, Any], genome: Path, tmp_path: Path
+) -> None:
+    """htslib fetches the .fai beside the FASTA through S3, then only the region's bytes."""
+    uri = reference_files["meta"]["files"]["source"]["s3Access"]["s3Uri"]
+    fasta = pysam.FastaFile(str(genome))
+    contig = fasta.references[-1]
+    done = samtools(server, tmp_path, "faidx", uri, f"{contig}:101-260")
+    assert done.returncode == 0, done.stderr
+    header, *lines = done.stdout.splitlines()
+    assert header == f">{contig}:101-260"
+    assert "".join(lines) == fasta.fetch(contig, 100, 260)

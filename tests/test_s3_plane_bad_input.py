@@ -17,10 +17,12 @@ from botocore.exceptions import ClientError
 
 from tests.helpers.clients import make_client, s3_client
 from tests.helpers.data import gz
+from tests.helpers.fasta import fasta_bytes, random_sequences
 from tests.helpers.fastq import paired_fastq
 from tests.helpers.jobs import wait_for_read_set_status
 from tests.helpers.names import ACCOUNT, unique
 from tests.helpers.readsets import ingest, start_upload
+from tests.helpers.references import import_fasta
 from tests.helpers.servers import OptionServer, Server, healthy, running
 
 
@@ -168,10 +170,22 @@ def test_files_of_read_sets_that_are_not_active_are_not_objects(server: Server, 
     assert code_of(failure) == (404, "NoSuchKey")
 
 
+def test_a_deleted_references_files_are_no_objects(server: Server, omics, reference_store_id: str) -> None:  # type: ignore[no-untyped-def]
+    meta = import_fasta(omics, server, reference_store_id, fasta_bytes(random_sequences({"c1": 500}, seed=176)))
+    bucket, key = split(meta["files"]["source"]["s3Access"]["s3Uri"])
+    s3 = s3_client(server.url)
+    assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == meta["files"]["source"]["contentLength"]
+    omics.delete_reference(referenceStoreId=reference_store_id, id=meta["id"])
+    with pytest.raises(ClientError) as failure:
+        s3.get_object(Bucket=bucket, Key=key)
+    assert code_of(failure) == (404, "NoSuchKey")
+    assert key not in [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
 @pytest.fixture(scope="module")
 def archiving_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("s3-archiving") / "data"
-    with running(Server(data_dir, extra_env={"SEQSTORE_ARCHIVE_AFTER_SECONDS": "2"})) as server:
+    with running(Server(data_dir, extra_env={"SEQSTORE_ARCHIVE_AFTER_SECONDS": "4"})) as server:
         yield server
 
 
@@ -186,6 +200,25 @@ def test_an_archived_read_set_is_invalid_object_state(archiving_server: Server) 
         s3_client(archiving_server.url).get_object(Bucket=bucket, Key=key)
     assert code_of(failure) == (403, "InvalidObjectState")
     assert "activation job" in failure.value.response["Error"]["Message"]
+
+
+def test_s3_reads_keep_a_read_set_active_while_an_unread_one_is_archived(archiving_server: Server) -> None:
+    """A GetObject counts as an access for the archive clock (docs/s3.md, "Objects"): the read set
+    read through S3 stays ACTIVE past the time the one ingested after it, and not read, is archived."""
+    omics = make_client(archiving_server.url)
+    store_id = omics.create_sequence_store(name="archive-clock")["id"]
+    data = gz(paired_fastq(50, seed=174)[0])
+    read = ingest(omics, store_id, "FASTQ", data, name="read")
+    unread = ingest(omics, store_id, "FASTQ", gz(paired_fastq(50, seed=175)[0]), name="unread")
+    bucket, key = split(read["files"]["source1"]["s3Access"]["s3Uri"])
+    s3 = s3_client(archiving_server.url)
+    deadline = time.monotonic() + 30
+    while omics.get_read_set_metadata(sequenceStoreId=store_id, id=unread["id"])["status"] != "ARCHIVED":
+        assert s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-9")["Body"].read() == data[:10]
+        assert time.monotonic() < deadline, "the unread read set was not archived"
+        time.sleep(0.1)
+    assert omics.get_read_set_metadata(sequenceStoreId=store_id, id=read["id"])["status"] == "ACTIVE"
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
 
 
 def test_auth_none_serves_anonymous_reads_on_loopback(tmp_path_factory: pytest.TempPathFactory) -> None:

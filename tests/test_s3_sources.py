@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.access_logs import OBJECT_NAME, parse_records
 from tests.helpers.backends import S3_CREDENTIALS, shared_moto
-from tests.helpers.clients import make_client
+from tests.helpers.clients import make_client, s3_client
 from tests.helpers.data import gz, md5
 from tests.helpers.fastq import fastq_counts, seed_named_paired_fastq
 from tests.helpers.jobs import fastq_source, import_and_wait, wait_for_job
 from tests.helpers.names import unique
-from tests.helpers.readsets import download
+from tests.helpers.readsets import download, ingest
 from tests.helpers.servers import Server, running
 
 
@@ -173,3 +174,27 @@ def test_an_export_to_an_s3_bucket_that_does_not_exist_fails(s3, s3_server: Serv
     assert job["status"] == "FAILED"
     assert missing in job["readSets"][0]["statusMessage"]
     assert missing not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_access_logs_are_written_to_an_s3_bucket_at_shutdown(s3, s3_server: Server) -> None:
+    """docs/s3.md, "Access logs": the records still waiting when the server stops (its flush
+    period is the default minute) are written then, to the real S3 endpoint."""
+    omics = make_client(s3_server.url)
+    logs = unique("access-logs")
+    s3.create_bucket(Bucket=logs)
+    store = omics.create_sequence_store(name="logged", s3AccessConfig={"accessLogLocation": f"s3://{logs}/plane/"})
+    data = gz(seed_named_paired_fastq(20, seed=2030)[0])
+    read_set = ingest(omics, store["id"], "FASTQ", data, name="logged")
+    alias, key = read_set["files"]["source1"]["s3Access"]["s3Uri"].removeprefix("s3://").split("/", 1)
+    got = s3_client(s3_server.url).get_object(Bucket=alias, Key=key)
+    assert got["Body"].read() == data
+
+    s3_server.stop()
+    s3_server.start()
+
+    (written,) = s3.list_objects_v2(Bucket=logs, Prefix="plane/")["Contents"]
+    assert OBJECT_NAME.fullmatch(written["Key"].removeprefix("plane/"))
+    records = parse_records(s3.get_object(Bucket=logs, Key=written["Key"])["Body"].read().decode())
+    record = records[got["ResponseMetadata"]["RequestId"]]
+    assert (record["operation"], record["key"], record["status"], record["bytes_sent"]) == (
+        "REST.GET.OBJECT", key, "200", str(len(data)))

@@ -7,6 +7,7 @@ import asyncio
 import ipaddress
 import logging
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
@@ -17,7 +18,8 @@ from ..protocol.cache import VersionedCache
 from ..protocol.exchange import Receive, Send, request_id
 from ..protocol.presigned import is_presigned, verify_presigned
 from ..store.s3_objects import Bucket, S3Object, S3Objects
-from . import listing, objects
+from . import access_log, listing, objects
+from .access_log import AccessLog, Response
 from .errors import S3Error, access_denied, no_such_bucket, no_such_key, not_implemented, read_only
 from .http import stream_body
 from .routing import Address, address
@@ -52,13 +54,16 @@ MAX_DRAIN = 8 * 1024 * 1024
 MAX_LOOKUPS = 4096
 LookupKey = tuple[str, ...]
 Found = Bucket | S3Object | None
+# Where serve() leaves the bucket it looked up (None: no such bucket) for the access log record.
+SEEN_BUCKET = "seqstore.s3.bucket"
 
 
 class S3Plane:
     """Answers the S3 requests the front router sends it (lifespan is the omics app's)."""
 
     def __init__(
-        self, s3_objects: S3Objects, blobs: BlobStore, verifier: SigV4Verifier | None, region: str
+        self, s3_objects: S3Objects, blobs: BlobStore, verifier: SigV4Verifier | None, region: str,
+        access_log: AccessLog | None = None,
     ) -> None:
         self.objects = s3_objects
         self.blobs = blobs
@@ -67,23 +72,28 @@ class S3Plane:
         self.lookups: VersionedCache[LookupKey, Found] = VersionedCache(
             s3_objects.db.data_version, max_entries=MAX_LOOKUPS, max_total=MAX_LOOKUPS
         )
+        self.access_log = access_log  # None: no access logs (docs/s3.md, "Access logs")
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        received = access_log.now()
         rid = request_id()
         method: str = scope["method"]
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         where = address(scope, headers)
         status, sent = 500, 0
         started_response = False
+        response = Response(send)
+        key: AccessKey | None = None
+        error_code: str | None = None
 
         async def tracked(message: dict[str, Any]) -> None:
             nonlocal started_response
             started_response = True
-            await send(message)
+            await response(message)
 
         try:
-            self.authenticate(scope, method, headers)
+            key = self.authenticate(scope, method, headers)
             status, sent = await self.serve(scope, method, headers, where, tracked, rid)
         except Exception as exc:
             if started_response:  # the bytes stopped mid-object: the client sees a short body
@@ -94,17 +104,40 @@ class S3Plane:
             else:
                 log.exception("s3 %s %s failed", rid, where.resource)
                 error = S3Error(500, "InternalError", "We encountered an internal error. Please try again.")
-            status = error.status
+            status, error_code = error.status, error.code
             body = b"" if method == "HEAD" else error.body(rid, where.resource)
             headers_out = [(b"content-type", XML), (b"content-length", str(len(body)).encode()),
                            (b"x-amz-request-id", rid.encode())]
             if method not in ("GET", "HEAD") and not await drain(receive):
                 headers_out.append((b"connection", b"close"))
-            await send({"type": "http.response.start", "status": error.status, "headers": headers_out})
-            await send({"type": "http.response.body", "body": body})
+            await response({"type": "http.response.start", "status": error.status, "headers": headers_out})
+            await response({"type": "http.response.body", "body": body})
         finally:
             log.info("s3 %s %s %s %d %d bytes %.1f ms", rid, method, where.resource, status, sent,
                      (time.perf_counter() - started) * 1000)
+            if self.access_log is not None:
+                await self.log_access(scope, headers, where, rid, key, error_code, response, received, started)
+
+    async def log_access(
+        self, scope: dict[str, Any], headers: dict[str, str], where: Address, rid: str, key: AccessKey | None,
+        error_code: str | None, response: Response, received: datetime, started: float,
+    ) -> None:
+        """The access log record of a request to a store with a log location; a request refused
+        before serve() looked up its bucket (a write, a bad signature) has it looked up here. A
+        failure here is logged, never the request's."""
+        assert self.access_log is not None
+        try:
+            if SEEN_BUCKET in scope:
+                bucket = scope[SEEN_BUCKET]
+            else:
+                bucket = await self.lookup(("bucket", where.bucket), self.objects.bucket, where.bucket) if where.bucket else None
+            if isinstance(bucket, Bucket):
+                self.access_log.record(
+                    scope, headers, where, bucket, request_id=rid, requester=key.access_key_id if key else None,
+                    error_code=error_code, response=response, received=received, started=started,
+                )
+        except Exception as exc:
+            log.warning("s3 %s: no access log record (%s)", rid, exc)
 
     def authenticate(self, scope: dict[str, Any], method: str, headers: dict[str, str]) -> AccessKey | None:
         """The key that signed the request; None for an anonymous one (`--auth none`, loopback)."""
@@ -146,7 +179,7 @@ class S3Plane:
             raise read_only(f"{method} ({WRITE_NAMES.get(method, 'a write')})")
         if not where.bucket:
             raise not_implemented("ListBuckets (name a store's access point alias as the bucket)")
-        bucket = await self.lookup(("bucket", where.bucket), self.objects.bucket, where.bucket)
+        bucket = scope[SEEN_BUCKET] = await self.lookup(("bucket", where.bucket), self.objects.bucket, where.bucket)
         if not isinstance(bucket, Bucket):
             raise no_such_bucket(where.bucket)
         refused = SUBRESOURCES.intersection(query)
@@ -219,7 +252,7 @@ class S3Plane:
             )
             body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Tagging xmlns="{NS}"><TagSet>{tag_set}</TagSet></Tagging>'
             return await respond(send, rid, 200, body.encode())
-        if method == "GET" and obj.access_due():
+        if method == "GET" and self.objects.access_due(obj):
             await asyncio.to_thread(self.objects.note_read, obj)
         decided = objects.answer(obj, headers, query.get("partNumber"), obj.part_size)
         extra = [*decided.headers, (b"x-amz-request-id", rid.encode())]

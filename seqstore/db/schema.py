@@ -197,6 +197,9 @@ reference_stores = Table(
     Column("description", String(255)),
     Column("sse_type", String(16), nullable=False),
     Column("sse_key_arn", String(2048)),
+    # The random part of the store's S3 access point alias (store/s3_aliases.py); set at create,
+    # backfilled by migration 0011 for older stores.
+    Column("s3_alias_token", String(32)),
     *_idempotency(),
     *_times(),
     Index("ix_reference_stores_client_token", "client_token"),

@@ -29,7 +29,8 @@ class Arns:
         return f"{self.prefix}referenceStore/{store_id}/reference/{reference_id}"
 
     def access_point(self, store_id: str) -> str:
-        """The ARN of a sequence store's S3 access point (its `s3AccessPointArn`)."""
+        """The ARN of a store's S3 access point (a sequence store's `s3AccessPointArn`; a reference
+        store's has the same form: docs/s3.md, "Names")."""
         return f"arn:aws:s3:{self.region}:{self.account_id}:accesspoint/{self.account_id}-{store_id}"
 
     def parse(self, arn: str) -> list[str] | None:

@@ -12,6 +12,7 @@ from ..db import schema as t
 from ..db.engine import Database
 from ..errors import ConflictException, ServiceQuotaExceededException
 from ..queue import kinds
+from . import s3_aliases
 from .arns import Arns
 from .common import describe_sse, first_row
 from .stores import StoreRows
@@ -23,6 +24,7 @@ class ReferenceStores:
         self.settings = settings
         self.arns = arns
         self.rows = StoreRows(db, t.reference_stores, "Reference store", "CreateReferenceStore", arns.reference_store)
+        self._aliases: dict[str, str] = {}  # store id → alias (immutable)
 
     def describe(self, row: Any) -> dict[str, Any]:
         return {
@@ -38,8 +40,18 @@ class ReferenceStores:
         """The store's row, or ResourceNotFoundException."""
         return self.rows.require(connection, store_id)
 
+    def alias(self, connection: Connection, store_id: str) -> str:
+        """The store's S3 access point alias, the bucket of its files' s3Uris (docs/s3.md,
+        "Names"; kept once read: it never changes), or ResourceNotFoundException."""
+        found = self._aliases.get(store_id)
+        if found is None:
+            row = self.require(connection, store_id)
+            found = self._aliases[store_id] = s3_aliases.alias(self.settings.account_id, row.id, row.s3_alias_token)
+        return found
+
     def create(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self.rows.create(params, {}, self.describe, before_insert=self._check_quota)
+        values = {"s3_alias_token": s3_aliases.new_token()}
+        return self.rows.create(params, values, self.describe, before_insert=self._check_quota)
 
     def _check_quota(self, connection: Connection) -> None:
         count = connection.execute(select(func.count()).select_from(t.reference_stores)).scalar_one()
@@ -85,5 +97,11 @@ class ReferenceStores:
             reference_ids = select(t.references.c.id).where(t.references.c.reference_store_id == store_id)
             connection.execute(delete(t.reference_files).where(t.reference_files.c.reference_id.in_(reference_ids)))
             connection.execute(delete(t.references).where(t.references.c.reference_store_id == store_id))
+            connection.execute(
+                delete(t.s3_access_policies).where(
+                    t.s3_access_policies.c.store_id == store_id,
+                    t.s3_access_policies.c.store_type == "REFERENCE_STORE",
+                )
+            )
             self.rows.drop(connection, store_id)
         return {}

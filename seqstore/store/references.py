@@ -57,7 +57,9 @@ class References:
         self.blobs = blobs
         self.reference_stores = reference_stores
 
-    def describe(self, row: Any, files: list[Any] | None = None) -> dict[str, Any]:
+    def describe(self, row: Any, files: list[Any] | None = None, bucket: str = "") -> dict[str, Any]:
+        """The API form of a reference row; with its `files`, theirs too, each with the s3Uri of
+        the S3 data plane in the store's `bucket` (its access point alias: docs/s3.md, "Names")."""
         result: dict[str, Any] = {
             "id": row.id,
             "arn": self.arns.reference(row.reference_store_id, row.id),
@@ -77,6 +79,7 @@ class References:
                     "contentLength": f.content_length,
                     "partSize": f.part_size,
                     "totalParts": total_parts(f.content_length, f.part_size),
+                    "s3Access": {"s3Uri": f"s3://{bucket}/{f.blob_key}"},
                 }
                 for f in files
             }
@@ -99,7 +102,8 @@ class References:
     def get_metadata(self, store_id: str, reference_id: str) -> dict[str, Any]:
         with self.db.read() as connection:
             row = self.row(connection, store_id, reference_id)
-            return self.describe(row, self.files(connection, reference_id))
+            bucket = self.reference_stores.alias(connection, store_id)
+            return self.describe(row, self.files(connection, reference_id), bucket)
 
     def list_references(self, params: dict[str, Any]) -> dict[str, Any]:
         store_id = params["referenceStoreId"]

@@ -1,5 +1,6 @@
-"""S3 access policies of sequence stores, keyed by the store's access point ARN. seqstore
-records and returns them; it does not enforce them (there is no S3 access point to guard)."""
+"""S3 access policies of sequence and reference stores, keyed by the store's access point ARN
+(the same form for both: docs/s3.md, "Names"). seqstore records and returns them; it does not
+enforce them."""
 
 from __future__ import annotations
 
@@ -23,19 +24,20 @@ class S3AccessPolicies:
         self.settings = settings
 
     def _store_id(self, connection: Any, arn: str) -> str:
-        """The sequence store whose access point `arn` names, or ResourceNotFoundException."""
+        """The store whose access point `arn` names, or ResourceNotFoundException."""
+        return self._store(connection, arn)[0]
+
+    def _store(self, connection: Any, arn: str) -> tuple[str, str]:
+        """The store whose access point `arn` names and its type (SEQUENCE_STORE or
+        REFERENCE_STORE), or ResourceNotFoundException."""
         settings = self.settings
         prefix = f"arn:aws:s3:{settings.region}:{settings.account_id}:accesspoint/{settings.account_id}-"
         store_id = arn[len(prefix) :] if arn.startswith(prefix) else ""
-        if (
-            not store_id.isdigit()
-            or connection.execute(
-                select(t.sequence_stores.c.id).where(t.sequence_stores.c.id == store_id)
-            ).first()
-            is None
-        ):
-            raise ResourceNotFoundException(f"No store has the S3 access point {arn}")
-        return store_id
+        if store_id.isdigit():
+            for table, store_type in ((t.sequence_stores, "SEQUENCE_STORE"), (t.reference_stores, "REFERENCE_STORE")):
+                if connection.execute(select(table.c.id).where(table.c.id == store_id)).first() is not None:
+                    return store_id, store_type
+        raise ResourceNotFoundException(f"No store has the S3 access point {arn}")
 
     def put(self, arn: str, policy: str) -> dict[str, Any]:
         if len(policy.encode()) > MAX_POLICY_BYTES:
@@ -45,7 +47,7 @@ class S3AccessPolicies:
         except ValueError as exc:
             raise ValidationException(f"'s3AccessPolicy': not valid JSON ({exc})") from None
         with self.db.write() as connection:
-            store_id = self._store_id(connection, arn)
+            store_id, store_type = self._store(connection, arn)
             connection.execute(
                 delete(t.s3_access_policies).where(t.s3_access_policies.c.s3_access_point_arn == arn)
             )
@@ -53,12 +55,12 @@ class S3AccessPolicies:
                 insert(t.s3_access_policies).values(
                     s3_access_point_arn=arn,
                     store_id=store_id,
-                    store_type="SEQUENCE_STORE",
+                    store_type=store_type,
                     policy=policy,
                     update_time=now(),
                 )
             )
-        return {"s3AccessPointArn": arn, "storeId": store_id, "storeType": "SEQUENCE_STORE"}
+        return {"s3AccessPointArn": arn, "storeId": store_id, "storeType": store_type}
 
     def get(self, arn: str) -> dict[str, Any]:
         with self.db.read() as connection:

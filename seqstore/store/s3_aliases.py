@@ -1,7 +1,8 @@
-"""A sequence store's S3 access point alias, `{account}-{storeId}-{random}-s3alias` as AWS spells
-them (docs/s3.md, "Names"): the bucket of every s3Uri the store returns and the name the S3 data
-plane answers to. Only the random part is stored (`sequence_stores.s3_alias_token`); it is made
-once, at create (or by migration 0009 for older stores), and never changes."""
+"""A store's S3 access point alias, `{account}-{storeId}-{random}-s3alias` as AWS spells them
+(docs/s3.md, "Names"): the bucket of every s3Uri the store returns and the name the S3 data plane
+answers to. Only the random part is stored (`sequence_stores.s3_alias_token`,
+`reference_stores.s3_alias_token`); it is made once, at create (or by migrations 0009 and 0011
+for older stores), and never changes."""
 
 from __future__ import annotations
 
@@ -46,3 +47,8 @@ def parse(name: str) -> AliasParts | None:
 def store_prefix(account_id: str, store_id: str) -> str:
     """The key prefix of a sequence store's objects (its s3Uri's path), without the final `/`."""
     return f"{account_id}/sequenceStore/{store_id}"
+
+
+def reference_store_prefix(account_id: str, store_id: str) -> str:
+    """The key prefix of a reference store's objects, without the final `/`."""
+    return f"{account_id}/referenceStore/{store_id}"
