@@ -100,7 +100,7 @@ def s3_plane(domain: Domain) -> S3Plane:
         lambda: object_store(domain), settings.data_dir / "work" / "access-logs", settings.access_log_flush_seconds
     )
     access_log = AccessLog(buffer, settings.account_id, domain.arns.access_point)
-    return S3Plane(domain.s3_objects, domain.blobs, verifier, settings.region, access_log)
+    return S3Plane(domain.s3_objects, domain.blobs, verifier, settings.region, domain.s3_access, access_log)
 
 
 def application(domain: Domain, *, job_threads: int = 0) -> FrontRouter:

@@ -17,8 +17,9 @@ from ..protocol.auth import AccessKey, AuthError, SigV4Verifier
 from ..protocol.cache import VersionedCache
 from ..protocol.exchange import Receive, Send, request_id
 from ..protocol.presigned import is_presigned, verify_presigned
+from ..store.s3_access import S3AccessPolicies
 from ..store.s3_objects import Bucket, S3Object, S3Objects
-from . import access_log, listing, objects
+from . import access_log, listing, objects, policy
 from .access_log import AccessLog, Response
 from .errors import S3Error, access_denied, no_such_bucket, no_such_key, not_implemented, read_only
 from .http import stream_body
@@ -63,9 +64,11 @@ class S3Plane:
 
     def __init__(
         self, s3_objects: S3Objects, blobs: BlobStore, verifier: SigV4Verifier | None, region: str,
+        policies: S3AccessPolicies,
         access_log: AccessLog | None = None,
     ) -> None:
         self.objects = s3_objects
+        self.policies = policies
         self.blobs = blobs
         self.verifier = verifier  # None: `--auth none`, anonymous reads from loopback only
         self.region = region
@@ -94,7 +97,7 @@ class S3Plane:
 
         try:
             key = self.authenticate(scope, method, headers)
-            status, sent = await self.serve(scope, method, headers, where, tracked, rid)
+            status, sent = await self.serve(scope, method, headers, where, tracked, rid, key)
         except Exception as exc:
             if started_response:  # the bytes stopped mid-object: the client sees a short body
                 log.exception("s3 %s %s failed while streaming", rid, where.resource)
@@ -172,7 +175,8 @@ class S3Plane:
             raise S3Error(AUTH_STATUS.get(code, 403), code, str(error)) from None
 
     async def serve(
-        self, scope: dict[str, Any], method: str, headers: dict[str, str], where: Address, send: Send, rid: str
+        self, scope: dict[str, Any], method: str, headers: dict[str, str], where: Address, send: Send, rid: str,
+        caller: AccessKey | None = None,
     ) -> tuple[int, int]:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         if method not in ("GET", "HEAD"):
@@ -185,6 +189,8 @@ class S3Plane:
         refused = SUBRESOURCES.intersection(query)
         if refused:
             raise not_implemented(f"The {sorted(refused)[0]!r} subresource")
+        await policy.authorize(self.policies, self.objects.account_id, bucket, where, caller, scope, headers, query,
+                               self.verifier.now() if self.verifier else None)
         if not where.key:
             return await self.bucket_operation(bucket, method, query, send, rid)
         return await self.object_operation(bucket, where.key, method, headers, query, send, rid)
