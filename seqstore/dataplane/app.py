@@ -227,7 +227,7 @@ class S3Plane:
 
         def list_page() -> Any:
             return listing.page(
-                lambda cursor, prefix: self.objects.after(bucket, cursor, prefix),
+                lambda cursor, prefix, limit: self.objects.after(bucket, cursor, prefix, limit),
                 query.get("prefix", ""), query.get("delimiter", ""), after, max_keys,
             )
 

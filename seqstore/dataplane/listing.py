@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import re
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -18,8 +20,8 @@ NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 MAX_KEYS = 1000
 PAST = "\U0010ffff"  # sorts after every character a key can hold
 
-# The store's objects with keys > after and >= prefix, in key order, up to LIST_BATCH at a time.
-Source = Callable[[str, str], list[S3Object]]
+# The store's objects with keys > after and >= prefix, in key order, up to a limit at a time.
+Source = Callable[[str, str, int], list[S3Object]]
 
 
 def page(
@@ -33,8 +35,10 @@ def page(
     if max_keys == 0:
         return objects, prefixes, False, last
     cursor = after
+    # One more than a page: a page of 1,000 keys reads 1,001 rows to know whether more follow.
+    limit = min(LIST_BATCH, max_keys) + 1
     while True:
-        batch = source(cursor, prefix)
+        batch = source(cursor, prefix, limit)
         for obj in batch:
             if obj.key <= cursor:
                 continue
@@ -54,7 +58,7 @@ def page(
             objects.append(obj)
             last = cursor = obj.key
         else:
-            if len(batch) < LIST_BATCH:
+            if len(batch) < limit:
                 return objects, prefixes, False, last
 
 
@@ -77,12 +81,18 @@ def decode_token(token: str) -> str:
         raise invalid_argument("The continuation token provided is incorrect", "continuation-token", token) from None
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9/._~-]*")  # what neither URL-encoding nor XML escaping changes
+
+
 def _text(value: str, url: bool) -> str:
+    if _PLAIN.fullmatch(value):  # every key seqstore makes: ids and sanitised file names
+        return value
     return escape(quote(value, safe="/") if url else value)
 
 
-def _iso(obj: S3Object) -> str:
-    return obj.last_modified.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+@functools.lru_cache(maxsize=4096)  # the files of a read set share their time
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def result_xml(
@@ -120,7 +130,7 @@ def result_xml(
             parts.append(f"<NextMarker>{_text(last, url)}</NextMarker>")
     for obj in objects:
         parts.append(
-            f"<Contents><Key>{_text(obj.key, url)}</Key><LastModified>{_iso(obj)}</LastModified>"
+            f"<Contents><Key>{_text(obj.key, url)}</Key><LastModified>{_iso(obj.last_modified)}</LastModified>"
             f"<ETag>{escape(obj.etag)}</ETag><Size>{obj.size}</Size><StorageClass>STANDARD</StorageClass></Contents>"
         )
     for common in prefixes:

@@ -141,6 +141,8 @@ read_sets = Table(
     Index("ix_read_sets_store_created", "sequence_store_id", "creation_time", "seq"),
     # Across stores: the archiver's ACTIVE-and-not-read-since query, the DELETING sweep on start.
     Index("ix_read_sets_status_access", "status", "last_access_time"),
+    # ListObjectsV2 of the S3 plane walks a store's ACTIVE read sets in id order (0012).
+    Index("ix_read_sets_store_status_id", "sequence_store_id", "status", "id"),
 )
 
 read_set_files = Table(
