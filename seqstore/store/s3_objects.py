@@ -2,7 +2,7 @@
 (docs/s3.md): the bucket an access point alias names, the object a key names, the keys of a store
 in order, an object's tags. Only the files of ACTIVE read sets and references are objects; a key
 is `{account}/sequenceStore/{storeId}/readSet/{readSetId}/{file name}` (or `{account}/
-referenceStore/{storeId}/reference/{referenceId}/{file name}`: s3_reference_objects.py), the blob
+referenceStore/{storeId}/reference/{referenceId}/{file name}`: s3_object_rows.py), the blob
 key the files are stored under (so the blob layout is the key layout, in both blob backends)."""
 
 from __future__ import annotations
@@ -12,16 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
-
-from ..db import schema as t
 from ..db.engine import Database
-from ..db.rows import now, records
+from ..db.rows import now
 from ..errors import ResourceNotFoundException
 from . import read_set_rows as rows
-from . import s3_aliases, s3_reference_objects
+from . import s3_aliases
 from .read_set_lifecycle import ReadSetLifecycle
 from .read_set_objects import ReadSetObjects
+from .s3_object_rows import READ_SET_FILES, REFERENCE_FILES, reference_store
 from .sequence_stores import SequenceStores
 
 # A read through S3 counts as an access for the archive clock (as GetReadSet does); noted at most
@@ -29,30 +27,6 @@ from .sequence_stores import SequenceStores
 # tenth of the archive period where that is shorter, so that reads keep a read set ACTIVE).
 ACCESS_RESOLUTION = timedelta(seconds=60)
 LIST_BATCH = 1000
-
-_COLUMNS = (
-    t.read_sets.c.id,
-    t.read_sets.c.status,
-    t.read_sets.c.creation_time,
-    t.read_sets.c.last_access_time,
-    t.read_sets.c.etag_source1,
-    t.read_sets.c.etag_source2,
-    t.read_set_files.c.file,
-    t.read_set_files.c.blob_key,
-    t.read_set_files.c.content_length,
-    t.read_set_files.c.part_size,
-)
-_JOIN = t.read_sets.join(t.read_set_files, t.read_set_files.c.read_set_id == t.read_sets.c.id)
-_OBJECT = (
-    select(*_COLUMNS)
-    .select_from(_JOIN)
-    .where(
-        t.read_sets.c.id == bindparam("read_set"),
-        t.read_sets.c.sequence_store_id == bindparam("store"),
-        t.read_set_files.c.blob_key == bindparam("key"),
-    )
-)
-
 
 @dataclass(frozen=True)
 class S3Object:
@@ -151,7 +125,7 @@ class S3Objects:
             if row is not None and row.s3_alias_token == parts.token:
                 prefix = s3_aliases.store_prefix(self.account_id, row.id)
                 return Bucket(row.id, name, prefix + "/", row.access_log_location)
-            references = s3_reference_objects.store(connection, parts.store_id)
+            references = reference_store(connection, parts.store_id)
         if references is None or references.s3_alias_token != parts.token:
             return None
         prefix = s3_aliases.reference_store_prefix(self.account_id, references.id)
@@ -166,13 +140,11 @@ class S3Objects:
             return None
         if bucket.store_type == "REFERENCE_STORE":  # never archived: no access to note
             with self.db.read() as connection:
-                found_file = s3_reference_objects.file(connection, bucket.store_id, read_set, key)
+                found_file = REFERENCE_FILES.file(connection, bucket.store_id, read_set, key)
             return None if found_file is None else _reference_object(found_file)
         with self.db.read() as connection:
-            found = records(
-                connection.execute(_OBJECT, {"read_set": read_set, "store": bucket.store_id, "key": key})
-            )
-        return _object(found[0]) if found else None
+            found = READ_SET_FILES.file(connection, bucket.store_id, read_set, key)
+        return None if found is None else _object(found)
 
     def access_due(self, obj: S3Object) -> bool:
         """Whether a GetObject of `obj` now is to be noted for the archive clock: an ACTIVE read
@@ -199,29 +171,13 @@ class S3Objects:
             first_id = ""
         else:
             return []  # every key sorts before `lower`
-        if bucket.store_type == "REFERENCE_STORE":
-            with self.db.read() as connection:
-                found = s3_reference_objects.active_after(
-                    connection, bucket.store_id, first_id, start_after, limit, collate=not self.db.is_sqlite
-                )
-            return [_reference_object(row) for row in found]
-        c = t.read_sets.c
-        # S3 lists in the byte order of UTF-8 keys: SQLite's BINARY, PostgreSQL's "C" collation.
-        key = t.read_set_files.c.blob_key
-        if not self.db.is_sqlite:
-            key = key.collate("C")  # type: ignore[assignment]
-        query = (
-            select(*_COLUMNS)
-            .select_from(_JOIN)
-            .where(
-                and_(c.sequence_store_id == bucket.store_id, c.status == "ACTIVE", c.id >= first_id),
-                key > start_after,
-            )
-            .order_by(c.id, key)
-            .limit(limit)
-        )
+        file_rows = REFERENCE_FILES if bucket.store_type == "REFERENCE_STORE" else READ_SET_FILES
+        make = _reference_object if bucket.store_type == "REFERENCE_STORE" else _object
         with self.db.read() as connection:
-            return [_object(row) for row in records(connection.execute(query))]
+            found = file_rows.active_after(
+                connection, bucket.store_id, first_id, start_after, limit, collate=not self.db.is_sqlite
+            )
+        return [make(row) for row in found]
 
     def tags(self, bucket: Bucket, obj: S3Object) -> dict[str, str]:
         """The object's tags: the read set's sample and subject ids and its propagated tags; none
