@@ -1,7 +1,7 @@
 """FASTQ sources scanned while they arrive (docs/streaming.md): each source of an upload is
 scanned by its own child process (the same scan as a pair's source2, fastq.py) reading a file
 that is still being fed (streams.open_source); once the feed ends, `result()` is the scan's
-report and `fastq_result` turns the sources' reports into the read set's metadata exactly as
+report and `fastq.fastq_result` turns the sources' reports into the read set's metadata exactly as
 `ingest_fastq` does."""
 
 from __future__ import annotations

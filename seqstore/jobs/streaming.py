@@ -109,7 +109,7 @@ class StreamingIngests:
 
     def ended(self, upload_id: str) -> None:
         with self._lock:
-            self._fallen.pop(upload_id, None)
+            self._fallen[upload_id] = time.monotonic()  # a part's late event starts no stream
             feed = self._feeds.pop(upload_id, None)
         if feed is not None:
             threading.Thread(target=feed.discard, name="seqstore-stream-discard", daemon=True).start()
@@ -121,7 +121,7 @@ class StreamingIngests:
         ended; None when the job must read the parts itself (every stream was removed then)."""
         with self._lock:
             self._seal(upload_id, sources)
-            self._fallen.pop(upload_id, None)
+            self._fallen[upload_id] = time.monotonic()  # a part's late event starts no stream
             feed = self._feeds.pop(upload_id, None)
         if feed is None:
             self.outcomes["fallback"] += 1
