@@ -152,10 +152,12 @@ class Running:
 
 
 @contextlib.contextmanager
-def serve_with_genome(fasta: Path, key: str = "bench", secret: str = "bench-secret") -> Iterator[Running]:
+def serve_with_genome(
+    fasta: Path, key: str = "bench", secret: str = "bench-secret", env: dict[str, str] | None = None
+) -> Iterator[Running]:
     """Start `seqstore serve` on a new data dir with these credentials (and point boto3 at it
-    through the environment), create a sequence store and import `fasta` as a reference; the
-    data dir is removed on exit."""
+    through the environment; `env`: more variables for the server), create a sequence store and
+    import `fasta` as a reference; the data dir is removed on exit."""
     import boto3
 
     data_dir = Path(tempfile.mkdtemp(prefix="seqstore-bench-"))
@@ -170,7 +172,7 @@ def serve_with_genome(fasta: Path, key: str = "bench", secret: str = "bench-secr
     })  # fmt: skip
     server = subprocess.Popen(
         [sys.executable, "-m", "seqstore.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
-         "--log-level", "warning"], stdout=subprocess.DEVNULL,
+         "--log-level", "warning"], stdout=subprocess.DEVNULL, env={**os.environ, **(env or {})},
     )  # fmt: skip
     try:
         wait_healthy(url, process=server)

@@ -9,6 +9,9 @@ for each file measures:
   `samtools view F | md5sum` for BAM. The paired read set is one ingest of both sources, its
   floor the slower of the two sources' floors (they run on both cores); R1 is also ingested
   alone as a single-end read set, beside R1's own floors (the per-file figure);
+- streaming ingestion (docs/streaming.md): the pair sent by a client of its own (parts in order
+  per source, both sources at once), paced at `--pace` MB/s and unpaced, first part → ACTIVE and
+  Complete → ACTIVE, beside the same upload to a server with SEQSTORE_STREAMING_UPLOADS=0;
 - peak server memory (VmHWM of the server process);
 - GetReadSet download throughput of part 1 beside a plain sequential read of the same bytes, and
   beside the network floor: the same bytes sent by the kernel (sendfile) from a bare HTTP server
@@ -34,6 +37,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from omics.transfer.manager import TransferManager
+from streaming_upload import report, streaming_counts, timed_pair_upload
 
 DATA = Path(__file__).resolve().parent / "data"
 READ_LENGTH = 150
@@ -125,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=4_000_000)
     parser.add_argument("--generate-only", action="store_true", help="write the cached input files and stop")
+    parser.add_argument("--pace", type=float, default=125.0, help="MB/s of the paced streaming runs (the pair's)")
     args = parser.parse_args()
     print(f"generating {args.pairs} read pairs (cached in {DATA}) ...", flush=True)
     fasta, r1, r2, bam = generate(args.pairs)
@@ -148,6 +153,11 @@ def main() -> None:
         single_seconds, _ = ingest(omics, store_id, [r1], "FASTQ", None)  # one file: the per-file figure
         bam_seconds, bam_meta = ingest(omics, store_id, [bam], "BAM", reference_arn)
         peak = peak_rss_mb(running.pid)
+        before = streaming_counts(url)
+        streaming_rows = [(f"streaming, paced {args.pace:g} MB/s", timed_pair_upload(omics, store_id, r1, r2, args.pace)),
+                          ("streaming, unpaced", timed_pair_upload(omics, store_id, r1, r2, None))]
+        used = streaming_counts(url).get("used", 0) - before.get("used", 0)
+        assert used == 2, f"the streaming runs were not streamed ({used} of 2)"
 
         # Download: part 1 of the BAM (or the whole file if smaller) beside a plain read.
         length = bam_meta["files"]["source1"]["contentLength"]
@@ -180,6 +190,13 @@ def main() -> None:
                     remaining -= len(chunk)
             plain_reads.append(time.perf_counter() - started)
         plain_read = min(plain_reads)
+
+    with serve_with_genome(fasta, env={"SEQSTORE_STREAMING_UPLOADS": "0"}) as classic:
+        streaming_rows += [
+            (f"streaming off, paced {args.pace:g} MB/s",
+             timed_pair_upload(classic.omics, classic.store_id, r1, r2, args.pace)),
+            ("streaming off, unpaced", timed_pair_upload(classic.omics, classic.store_id, r1, r2, None)),
+        ]
 
     md5_r1 = hashlib.md5()
     with subprocess.Popen(["gzip", "-dc", str(r1)], stdout=subprocess.PIPE) as p:
@@ -214,6 +231,7 @@ def main() -> None:
     print(f"{'floor: sendfile server, same bytes, curl':44} {sendfile_download:8.2f} "
           f"{part / sendfile_download / 1e6:6.0f} MB/s")
     print(f"{'download / sendfile floor throughput':44} {'':8} {sendfile_download / download:6.2f}x")
+    report(streaming_rows, args.pace)
 
 
 if __name__ == "__main__":

@@ -144,6 +144,12 @@ class Settings:
         "as with `seqstore serve --no-worker`",
         flag="--concurrency", commands=JOBS, shown="the number of cores",
     )
+    streaming_uploads: int = setting(
+        "SEQSTORE_STREAMING_UPLOADS", "4",
+        "FASTQ uploads a server process validates, counts and hashes while their parts arrive, at a time "
+        "(docs/streaming.md); more are ingested at Complete, as with 0",
+        flag="--streaming-uploads", commands=SERVE,
+    )
     auth: str = setting(
         "SEQSTORE_AUTH", "sigv4",
         "`sigv4` verifies every request's signature; `none` does not, and is refused unless the server "

@@ -19,6 +19,7 @@ from .dataplane.log_buffer import LogBuffer
 from .dataplane.routing import is_s3
 from .db.engine import Database
 from .jobs.runners import build_worker, object_store
+from .jobs.streaming import StreamingIngests
 from .jobs.worker import Worker
 from .protocol.auth import SigV4Verifier
 from .protocol.dispatch import Dispatcher
@@ -51,9 +52,9 @@ def recover(domain: Domain) -> None:
     domain.recover()
 
 
-def worker(domain: Domain, threads: int) -> Worker:
+def worker(domain: Domain, threads: int, streams: StreamingIngests | None = None) -> Worker:
     """A job worker of `threads` threads on the domain (not started)."""
-    return build_worker(domain, threads)
+    return build_worker(domain, threads, streams)
 
 
 class FrontRouter:
@@ -106,22 +107,33 @@ def s3_plane(domain: Domain) -> S3Plane:
 def application(domain: Domain, *, job_threads: int = 0) -> FrontRouter:
     """The ASGI application on `domain`, with `job_threads` job worker threads in this process
     (0: jobs are left to `seqstore worker` processes)."""
-    jobs = worker(domain, job_threads) if job_threads else None
+    # Uploads are ingested as they arrive only where this process runs their jobs (docs/streaming.md).
+    slots = domain.settings.streaming_uploads
+    streams = StreamingIngests(domain, slots) if job_threads and slots > 0 else None
+    if streams is not None:
+        domain.uploads.events = streams
+    jobs = worker(domain, job_threads, streams) if job_threads else None
     s3 = s3_plane(domain)
 
     def startup() -> None:
         native.log_status()
         recover(domain)
+        if streams is not None:
+            streams.start()
         if jobs is not None:
             jobs.start()
 
     def shutdown() -> None:
         if jobs is not None:
             jobs.stop()
+        if streams is not None:
+            streams.close()
         if s3.access_log is not None:
             s3.access_log.buffer.close()
 
-    return FrontRouter(create_app(domain, on_startup=startup, on_shutdown=shutdown), s3, [HtsgetApp(domain), DrsApp(domain)])
+    omics = create_app(domain, on_startup=startup, on_shutdown=shutdown,
+                       counters=streams.metrics if streams is not None else None)
+    return FrontRouter(omics, s3, [HtsgetApp(domain), DrsApp(domain)])
 
 
 def app_from_environment() -> FrontRouter:

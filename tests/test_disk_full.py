@@ -170,7 +170,9 @@ def test_ingestion_without_room_for_its_scratch_files_fails_saying_so(small_disk
     """Parts accepted, then the disk fills before ingestion: the read set ends UPLOAD_FAILED with
     the out-of-space message, and no half-stored file of it stays."""
     data_dir = small_disk / "data"
-    env = {"SEQSTORE_MIN_FREE_BYTES": str(RESERVE), "SEQSTORE_BLOB_URL": ""}
+    # Not streamed (docs/streaming.md, "Memory and disk"): a stream would have written its scratch
+    # copy while the parts arrived, before the disk is filled here.
+    env = {"SEQSTORE_MIN_FREE_BYTES": str(RESERVE), "SEQSTORE_BLOB_URL": "", "SEQSTORE_STREAMING_UPLOADS": "0"}
     with running(Server(data_dir, env, log_level="info")) as server:
         omics = make_client(server.url)
         store_id = omics.create_sequence_store(name="disk-full-ingest")["id"]

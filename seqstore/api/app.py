@@ -12,7 +12,7 @@ from ..protocol.auth import SigV4Verifier
 from ..protocol.cache import ResponseCache
 from ..protocol.dispatch import Dispatcher, InternalRoute, Lifecycle, Policies
 from ..protocol.faults import Faults
-from ..protocol.metrics import RequestMetrics, gauge
+from ..protocol.metrics import RequestMetrics, counter, gauge
 from ..protocol.operations import Registry
 from ..protocol.quotas import ConcurrencyLimiter, RateLimiter, parse_overrides
 from ..store.domain import Domain
@@ -30,6 +30,7 @@ def create_app(
     *,
     on_startup: Callable[[], None] = lambda: None,
     on_shutdown: Callable[[], None] = lambda: None,
+    counters: Callable[[], dict[str, int]] | None = None,
 ) -> Dispatcher:
     """The ASGI application serving the storage API on `domain`, calling `on_startup` and
     `on_shutdown` (seqstore/server.py starts and stops the job worker there; the database is
@@ -59,6 +60,13 @@ def create_app(
                        {(("path", str(d.path)),): d.free for d in disks})  # fmt: skip
         lines += gauge("seqstore_disk_reserve_bytes", "Bytes kept free (SEQSTORE_MIN_FREE_BYTES).",
                        {(("path", str(d.path)),): d.reserve for d in disks})  # fmt: skip
+        if counters is not None:  # streaming ingestion's (docs/streaming.md)
+            counts = counters()
+            lines += counter("seqstore_streaming_ingests_total",
+                             "Completed FASTQ uploads whose streamed scan was used, or that were read at Complete.",
+                             {(("outcome", o),): counts[o] for o in ("used", "fallback")})  # fmt: skip
+            lines += gauge("seqstore_streaming_uploads", "Uploads being ingested as they arrive.",
+                           {(): counts["active"]})  # fmt: skip
         return 200, "\n".join(lines) + "\n"
 
     verifier = None if settings.auth == "none" else SigV4Verifier(domain.keys.lookup, settings.region)

@@ -64,10 +64,15 @@ def ingest_fastq(source1: Path, source2: Path | None, family: str, work_dir: Pat
 
     if paired:
         scans = _scan_in_parallel(sources, factory, work_dir, family)
-        _check_pair(sources, scans)
     else:
         scans = {"source1": _scan_source("source1", sources["source1"], factory, work_dir, False, None)}
+    return fastq_result(sources, scans, family)
 
+
+def fastq_result(sources: dict[str, Path], scans: dict[str, _SourceScan], family: str) -> ReadSetIngest:
+    """The read set metadata of scanned sources (of a pair: once its names are found to agree)."""
+    if len(scans) == 2:
+        _check_pair(sources, scans)
     return ReadSetIngest(
         read_count=sum(scan.records for scan in scans.values()),
         base_count=sum(scan.bases for scan in scans.values()),
@@ -90,7 +95,7 @@ def _scan_in_parallel(
     """
     cancel = threading.Event()
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, "source2", str(sources["source2"]), family, str(work_dir)],
+        child_command("source2", sources["source2"], family, work_dir),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -102,17 +107,7 @@ def _scan_in_parallel(
         if cancel.is_set():
             raise _Cancelled()
         try:
-            if child.returncode:
-                # Not the file's fault (a file's problems come back as an IngestError's message):
-                # the read set says the reader stopped, the operator's log says why.
-                ended = how_it_ended(child.returncode)
-                log.warning("source2: the FASTQ scanning child ended with %s: %s", ended,
-                            err.decode(errors="replace")[-4000:])
-                raise IngestError(f"source2: the FASTQ reader stopped ({ended}); the file was not checked")
-            report = json.loads(out)
-            if "error" in report:
-                raise IngestError(report["error"])
-            return _SourceScan(**{**report, "stored_path": Path(report["stored_path"])})
+            return child_report("source2", child.returncode, out, err)
         except BaseException:
             cancel.set()
             raise
@@ -134,6 +129,31 @@ def _scan_in_parallel(
                 second.result()  # source2 failed first: raise its error
             raise
     return {"source1": first, "source2": second.result()}
+
+
+class ChildStopped(IngestError):
+    """The scanning child ended without a report: not the file's fault."""
+
+
+def child_report(name: str, returncode: int, out: bytes, err: bytes) -> _SourceScan:
+    """What a scanning child (`child_command`) found; IngestError for the file's problems."""
+    if returncode:
+        # Not the file's fault (a file's problems come back as an IngestError's message):
+        # the read set says the reader stopped, the operator's log says why.
+        ended = how_it_ended(returncode)
+        log.warning("%s: the FASTQ scanning child ended with %s: %s", name, ended,
+                    err.decode(errors="replace")[-4000:])
+        raise ChildStopped(f"{name}: the FASTQ reader stopped ({ended}); the file was not checked")
+    report = json.loads(out)
+    if "error" in report:
+        raise IngestError(report["error"])
+    return _SourceScan(**{**report, "stored_path": Path(report["stored_path"])})
+
+
+def child_command(name: str, path: Path, family: str, work_dir: Path) -> list[str]:
+    """The command of a child that scans one source (collecting its read names) and prints its
+    report as JSON."""
+    return [sys.executable, "-c", _CHILD, name, str(path), family, str(work_dir)]
 
 
 # The child that scans source2: prints its _SourceScan (or the IngestError message) as JSON.

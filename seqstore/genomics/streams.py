@@ -4,8 +4,11 @@ streamed gzip reading with errors a person can read."""
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -164,7 +167,7 @@ def looks_like_text(data: bytes) -> bool:
 
 def sniff(name: str, path: Path) -> Sniffed:
     """Returns what ``path`` contains, judged by magic bytes (never by its file name)."""
-    with open(path, "rb") as handle:
+    with open_source(path) as handle:
         raw = handle.read(1 << 16)
     if not raw:
         return Sniffed("empty", b"")
@@ -211,10 +214,11 @@ def open_content(name: str, path: Path, sniffed: Sniffed) -> Iterator[Callable[[
     decompression failure becomes an IngestError naming ``name``.
     """
     if not sniffed.is_gzip:
-        with open(path, "rb") as handle:
+        with open_source(path) as handle:
             yield handle.read
         return
-    reader = igzip_threaded.open(path, "rb", threads=1, block_size=CHUNK_SIZE)
+    handle = open_source(path)
+    reader = igzip_threaded.open(handle, "rb", threads=1, block_size=CHUNK_SIZE)
 
     def read(size: int) -> bytes:
         try:
@@ -226,13 +230,59 @@ def open_content(name: str, path: Path, sniffed: Sniffed) -> Iterator[Callable[[
         yield read
     finally:
         reader.close()
+        handle.close()
 
 
 def file_md5(path: Path, chunk: int = 1 << 20) -> str:
     """The MD5 of a file's bytes, hex (hashlib releases the GIL: callers may run it in a thread
     beside other work)."""
     digest = hashlib.md5()
-    with open(path, "rb") as handle:
+    with open_source(path) as handle:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+# A source still arriving (docs/streaming.md): while `<path>.feeding` exists, more bytes will be
+# appended to `path`; `<path>.cancelled` means they never will.
+FEEDING, CANCELLED = ".feeding", ".cancelled"
+
+
+class StreamCancelled(Exception):
+    """The source being read as it arrived will not be completed."""
+
+
+def open_source(path: Path) -> io.BufferedReader:
+    """`path` opened for reading; a file still being fed (docs/streaming.md) is followed: at its
+    current end a read waits for more bytes, or for the feed's end."""
+    if not os.path.exists(f"{path}{FEEDING}"):
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    return io.BufferedReader(_GrowingFile(path), buffer_size=CHUNK_SIZE)
+
+
+class _GrowingFile(io.RawIOBase):
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
+        self._feeding = f"{path}{FEEDING}"
+        self._cancelled = f"{path}{CANCELLED}"
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        pause = 0.001
+        while True:
+            count = self._file.readinto(buffer)
+            if count:
+                return count
+            if os.path.exists(self._cancelled):
+                raise StreamCancelled(self._file.name)
+            if not os.path.exists(self._feeding):  # the feed ended: what is there is all
+                return self._file.readinto(buffer) or 0
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()

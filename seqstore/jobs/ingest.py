@@ -11,17 +11,20 @@ import shutil
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import genomics, queue
 from ..blobs import CopySource
 from ..errors import is_out_of_space
-from ..genomics import IngestError
+from ..genomics import IngestError, ReadSetIngest
 from ..genomics.streams import file_md5
 from ..store.domain import Domain
 from ..store.read_set_lifecycle import Analysis
 from ..store.read_set_rows import StoredFile, safe_file_name
 from .objects import ObjectAccessError, ObjectStore
+
+if TYPE_CHECKING:
+    from .streaming import StreamingIngests
 
 log = logging.getLogger("seqstore.ingest")
 
@@ -69,6 +72,7 @@ def ingest_read_set(
     parts: dict[str, list[str]] | None = None,
     on_failure: Callable[[str], str] | None = None,
     copies: dict[str, CopySource] | None = None,
+    analysed: tuple[ReadSetIngest | str, dict[Path, Future[str]]] | None = None,
 ) -> list[StoredFile] | str:
     """Validate and analyse the local source files of a PROCESSING_UPLOAD read set and move its
     files into the blob store, under `names` (default: the direct-upload names). A source stored
@@ -78,28 +82,11 @@ def ingest_read_set(
     after marking the read set ACTIVE, or the failure message after marking it UPLOAD_FAILED.
     `on_failure(message)` runs before that mark and returns the message to record, so that a
     client that sees UPLOAD_FAILED sees the final message (and a crash before the mark redoes
-    both)."""
-    family = domain.sequence_stores.row(read_set.sequence_store_id).etag_algorithm_family
-    # The stored bytes' MD5 (DRS serves it, verify checks it), hashed beside the scan.
-    hashing = ThreadPoolExecutor(max(1, len(sources)), thread_name_prefix="seqstore-md5")
-    digests = {path: hashing.submit(file_md5, path) for path in sources.values()}
-    hashing.shutdown(wait=False)
-    try:
-        if read_set.file_type == "FASTQ":
-            result = genomics.ingest_fastq(sources["source1"], sources.get("source2"), family, work_dir)
-        else:
-            reference = domain.references.fasta_of(read_set.reference_arn)
-            if read_set.file_type in ("BAM", "CRAM") and reference is None:
-                purpose = "decode it" if read_set.file_type == "CRAM" else "check its contigs"
-                raise IngestError(
-                    f"The {read_set.file_type} names reference {read_set.reference_arn}, which is not an ACTIVE "
-                    f"reference of this server, so seqstore cannot {purpose}; import the reference first"
-                )
-            result = genomics.ingest_alignment(
-                sources["source1"], read_set.file_type, family, work_dir, reference
-            )
-    except IngestError as exc:
-        message = str(exc)
+    both). `analysed`: the result (or failure message) and the sources' MD5 of a scan already
+    made, as streaming ingestion makes it (docs/streaming.md)."""
+    result, digests = analysed if analysed is not None else _analyse(domain, read_set, sources, work_dir)
+    if isinstance(result, str):
+        message = result
         if on_failure is not None:
             message = on_failure(message)
         domain.lifecycle.fail_processing([read_set.id], message)
@@ -120,6 +107,30 @@ def ingest_read_set(
     domain.lifecycle.mark_active(read_set.id, analysis, files)
     domain.read_set_objects.apply_object_tags(read_set.id, written=tagged)
     return files
+
+
+def _analyse(
+    domain: Domain, read_set: Any, sources: dict[str, Path], work_dir: Path
+) -> tuple[ReadSetIngest | str, dict[Path, Future[str]]]:
+    """Scan the sources: the result or the failure message, and the sources' MD5 (the stored
+    bytes' MD5, which DRS serves and verify checks), hashed beside the scan."""
+    family = domain.sequence_stores.row(read_set.sequence_store_id).etag_algorithm_family
+    hashing = ThreadPoolExecutor(max(1, len(sources)), thread_name_prefix="seqstore-md5")
+    digests = {path: hashing.submit(file_md5, path) for path in sources.values()}
+    hashing.shutdown(wait=False)
+    try:
+        if read_set.file_type == "FASTQ":
+            return genomics.ingest_fastq(sources["source1"], sources.get("source2"), family, work_dir), digests
+        reference = domain.references.fasta_of(read_set.reference_arn)
+        if read_set.file_type in ("BAM", "CRAM") and reference is None:
+            purpose = "decode it" if read_set.file_type == "CRAM" else "check its contigs"
+            raise IngestError(
+                f"The {read_set.file_type} names reference {read_set.reference_arn}, which is not an ACTIVE "
+                f"reference of this server, so seqstore cannot {purpose}; import the reference first"
+            )
+        return genomics.ingest_alignment(sources["source1"], read_set.file_type, family, work_dir, reference), digests
+    except IngestError as exc:
+        return str(exc), digests
 
 
 def _store_files(
@@ -150,9 +161,10 @@ def _store_files(
 class UploadIngestion:
     """Runs INGEST_UPLOAD jobs queued by CompleteMultipartReadSetUpload."""
 
-    def __init__(self, domain: Domain, objects: ObjectStore) -> None:
+    def __init__(self, domain: Domain, objects: ObjectStore, streams: StreamingIngests | None = None) -> None:
         self.domain = domain
         self.objects = objects
+        self.streams = streams  # the uploads this process ingests as they arrive (docs/streaming.md)
 
     def work_dir(self, job_id: str) -> Path:
         return self.domain.settings.data_dir / "work" / job_id
@@ -165,8 +177,22 @@ class UploadIngestion:
         if read_set is None:  # cannot happen: the job was queued with its read set
             raise LookupError(f"read set {read_set_id} of job {job.id} does not exist")
         work_dir = self.work_dir(job.id)
+        streamed = None
+        if self.streams is not None and read_set.status == "PROCESSING_UPLOAD":
+            streamed = self.streams.take(upload_id, params["sources"])
         try:
-            if read_set.status == "PROCESSING_UPLOAD":
+            if streamed is not None:
+                outcome = ingest_read_set(
+                    domain,
+                    read_set,
+                    streamed.sources,
+                    streamed.work_dir,
+                    parts=params["sources"],
+                    on_failure=lambda message: self._keep_in_fallback_location(read_set, streamed.sources, message),
+                    analysed=(streamed.result, streamed.digests),
+                )
+                failure = outcome if isinstance(outcome, str) else None
+            elif read_set.status == "PROCESSING_UPLOAD":
                 shutil.rmtree(work_dir, ignore_errors=True)
                 # The sources are assembled here, then analysed (and FASTQ compressed) beside them.
                 needed = sum(domain.blobs.size(key) for keys in params["sources"].values() for key in keys)
@@ -191,6 +217,8 @@ class UploadIngestion:
             queue.finish_job(domain.db, job.id, "FAILED" if failure else "COMPLETED", failure)
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
+            if streamed is not None:
+                streamed.close()
 
     def _keep_in_fallback_location(self, read_set: Any, sources: dict[str, Path], failure: str) -> str:
         """A failed upload's files go to the store's fallbackLocation, if it has one (docs/behaviour.md,

@@ -11,6 +11,7 @@ from .objects import LocalBuckets, ObjectStore, S3Objects
 from .propagate_tags import PropagateTagsRunner
 from .read_set_jobs import ActivationRunner, Archiver, ExportRunner, ImportRunner
 from .reference_import import ReferenceImportRunner
+from .streaming import StreamingIngests
 from .worker import Worker
 
 
@@ -24,11 +25,12 @@ def object_store(domain: Domain) -> ObjectStore:
     return LocalBuckets(settings.resolved_buckets_dir)
 
 
-def build_worker(domain: Domain, concurrency: int) -> Worker:
-    """A Worker running every job kind on `domain`; it wakes when the domain queues a job."""
+def build_worker(domain: Domain, concurrency: int, streams: StreamingIngests | None = None) -> Worker:
+    """A Worker running every job kind on `domain`; it wakes when the domain queues a job.
+    `streams`: the uploads this process ingests as they arrive (docs/streaming.md)."""
     objects = object_store(domain)
     runners: dict[str, Any] = {
-        kinds.INGEST_UPLOAD: UploadIngestion(domain, objects),
+        kinds.INGEST_UPLOAD: UploadIngestion(domain, objects, streams),
         kinds.READSET_IMPORT: ImportRunner(domain, objects),
         kinds.READSET_EXPORT: ExportRunner(domain, objects),
         kinds.READSET_ACTIVATION: ActivationRunner(domain, objects),

@@ -72,3 +72,10 @@ def gauge(name: str, help_text: str, values: dict[tuple[tuple[str, str], ...], f
         text = ",".join(f'{key}="{val}"' for key, val in labels)
         lines.append(f"{name}{{{text}}} {value:g}" if text else f"{name} {value:g}")
     return lines
+
+
+def counter(name: str, help_text: str, values: dict[tuple[tuple[str, str], ...], float]) -> list[str]:
+    """A counter's lines: `values` by label tuple ((name, value), ...)."""
+    lines = gauge(name, help_text, values)
+    lines[1] = f"# TYPE {name} counter"
+    return lines

@@ -19,6 +19,7 @@ from .common import Pages, created_between, fetch_page, find_retry, page, page_l
 from .read_set_lifecycle import ReadSetLifecycle
 from .read_sets import ReadSets
 from .sequence_stores import SequenceStores
+from .upload_events import NoEvents, RecordedPart, UploadEvents
 
 
 def part_checksum(digest: bytes) -> str:
@@ -43,6 +44,7 @@ class Uploads:
         self.sequence_stores = sequence_stores
         self.read_sets = read_sets
         self.lifecycle = lifecycle
+        self.events: UploadEvents = NoEvents()  # the composition root may set a listener
 
     @staticmethod
     def describe(row: Any) -> dict[str, Any]:
@@ -137,7 +139,7 @@ class Uploads:
         replaced: str | None = None
         try:
             with self.db.write() as connection:
-                self.require_open(connection, store_id, upload_id)
+                upload = self.require_open(connection, store_id, upload_id)
                 key = (
                     t.upload_parts.c.upload_id == upload_id,
                     t.upload_parts.c.part_source == part_source,
@@ -168,6 +170,9 @@ class Uploads:
         except BaseException:
             self.blobs.delete(blob_key)
             raise
+        self.events.part_recorded(RecordedPart(
+            store_id, upload_id, upload.source_file_type, part_source, part_number, blob_key, size, bool(replaced)
+        ))
         if replaced:
             self.blobs.delete(replaced)
         return checksum
@@ -201,6 +206,7 @@ class Uploads:
                 {"readSetId": read_set_id, "uploadId": upload_id, "sources": sources},
                 status="IN_PROGRESS",
             )
+        self.events.completed(upload_id, sources)  # before the job can start
         self.wake.notify()
         return {"readSetId": read_set_id}
 
@@ -253,6 +259,7 @@ class Uploads:
                 .values(status="ABORTED", update_time=now())
             )
             connection.execute(delete(t.upload_parts).where(t.upload_parts.c.upload_id == upload_id))
+        self.events.ended(upload_id)
         self.blobs.delete_prefix(f"uploads/{upload_id}")
         return {}
 
