@@ -14,8 +14,8 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from . import cli_commands
-from .config import ALL, SETTINGS, Setting, SettingError, Settings
+from . import cli_commands, logs
+from .config import ALL, JOBS, SETTINGS, Setting, SettingError, Settings
 
 
 def is_loopback(host: str) -> bool:
@@ -50,7 +50,7 @@ def _serve_settings(args: argparse.Namespace, settings: Settings) -> int:
     testing = ""
     if settings.testing:
         if not is_loopback(settings.host):
-            print("refusing --testing off loopback: its routes erase everything", file=sys.stderr)
+            _say(settings, "refusing --testing off loopback: its routes erase everything", error=True)
             return 2
         if not settings.testing_token:
             settings = dataclasses.replace(settings, testing_token=secrets.token_urlsafe(24))
@@ -59,10 +59,11 @@ def _serve_settings(args: argparse.Namespace, settings: Settings) -> int:
             f"  export SEQSTORE_TESTING_TOKEN={settings.testing_token}\n"
         )
     if settings.auth == "none" and not is_loopback(settings.host):
-        print(
+        _say(
+            settings,
             f"refusing --auth none on {settings.host}: without signatures anyone who can reach the port "
             "could read and delete data; bind to 127.0.0.1 or keep --auth sigv4",
-            file=sys.stderr,
+            error=True,
         )
         return 2
     store = build_domain(settings)
@@ -91,15 +92,16 @@ def _serve_settings(args: argparse.Namespace, settings: Settings) -> int:
             f"({store.keys.count_active()} keys: `seqstore keys list`, `seqstore keys create`)\n"
         )
     if (settings.tls_cert is None) != (settings.tls_key is None):
-        print("seqstore: --tls-cert and --tls-key go together (a certificate and its key)", file=sys.stderr)
+        _say(settings, "seqstore: --tls-cert and --tls-key go together (a certificate and its key)", error=True)
         return 2
     for path in (settings.tls_cert, settings.tls_key):
         if path is not None and not path.is_file():
-            print(f"seqstore: no such file: {path}", file=sys.stderr)
+            _say(settings, f"seqstore: no such file: {path}", error=True)
             return 2
     scheme = "https" if settings.tls_cert else "http"
     url = f"{scheme}://{settings.host}:{settings.port}"
-    print(
+    _say(
+        settings,
         f"seqstore is serving the HealthOmics storage API at {url}\n"
         f"  data:     {settings.data_dir.resolve()}{' (ephemeral: removed on exit)' if settings.ephemeral else ''}\n"
         f"  database: {_redact(settings.resolved_database_url())}\n"
@@ -110,13 +112,15 @@ def _serve_settings(args: argparse.Namespace, settings: Settings) -> int:
         f"  export AWS_ENDPOINT_URL_S3={url}   # every s3Uri, read-only (docs/s3.md)\n"
         "  export AWS_DISABLE_HOST_PREFIX_INJECTION=true\n"
         f"  export AWS_DEFAULT_REGION={settings.region}\n" + credentials + testing,
-        flush=True,
+        url=url,
     )
     options: dict = {
         "host": settings.host,
         "port": settings.port,
         "log_level": args.log_level,
         "access_log": False,
+        # uvicorn's loggers in the process's format (and its API processes' whole logging).
+        "log_config": logs.configuration(settings.log_format, args.log_level, settings.audit_log),
         "timeout_keep_alive": 30,
         # On SIGINT/SIGTERM, requests in flight get this long to finish; a client that keeps an
         # idle connection open (TLS keep-alive) cannot hold the shutdown forever.
@@ -166,14 +170,26 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     worker.start()
-    print(
+    _say(
+        settings,
         f"seqstore worker running {settings.concurrency} job threads on {_redact(settings.resolved_database_url())}"
         f" and {settings.blob_url or settings.blob_dir.resolve()}",
-        flush=True,
     )
     stop.wait()
     worker.stop()
     return 0
+
+
+def _say(settings: Settings, text: str, *, error: bool = False, **fields: str) -> None:
+    """Tell the operator `text`: printed (to stderr if an error), or in the JSON log format one
+    record of logger `seqstore` with `fields`, shown whatever the log level (a new key's
+    secret is shown once)."""
+    if settings.log_format != "json":
+        print(text, file=sys.stderr if error else sys.stdout, flush=True)
+        return
+    logger = logging.getLogger("seqstore")
+    level = logging.ERROR if error else logging.INFO
+    logger.handle(logger.makeRecord(logger.name, level, __file__, 0, text.rstrip("\n"), (), None, extra=fields))
 
 
 def _redact(url: str) -> str:
@@ -293,25 +309,16 @@ def main(argv: list[str] | None = None) -> int:
     except SettingError as exc:  # a bad value: say which and what it should be, no traceback
         print(f"seqstore: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=args.log_level.upper() if hasattr(args, "log_level") else "INFO",
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    if settings.audit_log is not None and args.command in ("serve", "worker"):  # others answer no requests
-        audit = logging.getLogger("seqstore.audit")
-        handler = logging.FileHandler(settings.audit_log)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        audit.addHandler(handler)
-        audit.setLevel(logging.INFO)
-        audit.propagate = False
+    if args.command not in JOBS:  # the others answer no requests: their log is text, no audit log
+        settings = dataclasses.replace(settings, log_format="text", audit_log=None)
+    logs.configure(settings.log_format, getattr(args, "log_level", "info"), settings.audit_log)
     from .blobs import BlobStoreUnavailable
     from .store.access_keys import MasterKeyMismatch
 
     try:
         return int(args.run(args, settings))
     except (BlobStoreUnavailable, MasterKeyMismatch) as exc:  # a misconfiguration: say what, no traceback
-        print(f"seqstore: {exc}", file=sys.stderr)
+        _say(settings, f"seqstore: {exc}", error=True)
         return 2
 
 

@@ -229,6 +229,12 @@ class Settings:
         "SEQSTORE_AUDIT_LOG", "", "write the audit log (one JSON line per request) to this file",
         flag="--audit-log", commands=JOBS, shown="unset: the log (logger `seqstore.audit`)",
     )
+    log_format: str = setting(
+        "SEQSTORE_LOG_FORMAT", "text",
+        "the log on stderr (uvicorn's lines too): `text`, a line per record; `json`, one JSON object per "
+        "line with `time`, `level`, `logger`, `message`, `exc_info` and the record's fields (docs/operations.md)",
+        flag="--log-format", commands=JOBS, choices=("text", "json"),
+    )
     ephemeral: bool = setting(
         "SEQSTORE_EPHEMERAL", "false",
         "serve from a new temporary data dir, removed on exit; without `SEQSTORE_ACCESS_KEY_ID` on a "

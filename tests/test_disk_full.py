@@ -7,8 +7,10 @@ filesystem being filled is the point."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
+import random
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +25,10 @@ from botocore.exceptions import ClientError
 
 from tests.helpers.clients import KEY, SECRET, make_client
 from tests.helpers.fastq import fastq_text
-from tests.helpers.names import REGION
-from tests.helpers.readsets import send_parts, start_upload, wait_for_status
+from tests.helpers.jobs import fastq_source, import_and_wait
+from tests.helpers.names import ACCOUNT, REGION
+from tests.helpers.readsets import read_set_files, send_parts, start_upload, wait_for_status
+from tests.helpers.references import run_import
 from tests.helpers.servers import Server, running
 
 MIB = 1024 * 1024
@@ -191,3 +195,131 @@ def test_ingestion_without_room_for_its_scratch_files_fails_saying_so(small_disk
         work = data_dir / "work"
         assert not work.exists() or not any(work.iterdir())  # no scratch files left
         assert "Traceback" not in server.logs()
+
+
+# --- import jobs whose sources do not fit: the disk fills mid-write ---------------------------
+
+SOURCES_RESERVE = 1 * MIB  # the reserve the item checks first; the writes then fill the disk
+ROOM = 6 * MIB  # free space left for the job's writes
+
+
+def random_fastq(count: int, seed: int, length: int = 100) -> bytes:
+    """`count` FASTQ records of random bases and qualities (compressing to about 40%), quickly."""
+    rng = random.Random(seed)
+    bases = bytes.maketrans(bytes(range(256)), b"ACGT" * 64)
+    qualities = bytes.maketrans(bytes(range(256)), bytes(33 + i % 40 for i in range(256)))
+    records = []
+    for i in range(count):
+        raw = rng.randbytes(2 * length)
+        records.append(b"@r%07d\n%s\n+\n%s\n" % (i, raw[:length].translate(bases), raw[length:].translate(qualities)))
+    return b"".join(records)
+
+
+def job_server(mount: Path, sources: Path) -> Server:
+    """A server on the small disk, with one job thread (the items run in order) and its import
+    sources off the small disk."""
+    env = {"SEQSTORE_MIN_FREE_BYTES": str(SOURCES_RESERVE), "SEQSTORE_BLOB_URL": "",
+           "SEQSTORE_BUCKETS_DIR": str(sources), "SEQSTORE_CONCURRENCY": "1"}
+    return Server(mount / "data", env, log_level="info")
+
+
+def warnings_naming(log: str, word: str) -> list[str]:
+    return [line for line in log.splitlines() if " WARNING " in line and word in line]
+
+
+def test_an_import_item_that_fills_the_disk_fails_saying_so_and_the_others_finish(
+    small_disk: Path, tmp_path: Path,
+) -> None:
+    """A read set import of four sources with room for the small ones only: a plain FASTQ whose
+    compressed copy fills the scratch space, and a FASTQ.gz whose stored copy fills the blob
+    store, each end UPLOAD_FAILED saying the server ran out of disk space, with nothing of them
+    kept; the small sources before and after them become ACTIVE."""
+    bucket = tmp_path / "buckets" / "runs"
+    bucket.mkdir(parents=True)
+    (bucket / "small-1.fastq.gz").write_bytes(gzip.compress(random_fastq(1000, seed=1)))
+    (bucket / "big-plain.fastq").write_bytes(random_fastq(160_000, seed=2))  # ~34 MiB, ~14 MiB compressed
+    (bucket / "big.fastq.gz").write_bytes(gzip.compress(random_fastq(80_000, seed=3), 1))  # ~8 MiB
+    (bucket / "small-2.fastq.gz").write_bytes(gzip.compress(random_fastq(1000, seed=4)))
+    names = ["small-1.fastq.gz", "big-plain.fastq", "big.fastq.gz", "small-2.fastq.gz"]
+    with running(job_server(small_disk, tmp_path / "buckets")) as server:
+        omics = make_client(server.url)
+        store_id = omics.create_sequence_store(name="disk-full-import")["id"]
+        filler = fill_to(small_disk, ROOM)
+        job = import_and_wait(omics, store_id, [fastq_source(f"s3://runs/{name}", name=name) for name in names])
+        filler.unlink()
+
+        assert job["status"] == "COMPLETED_WITH_FAILURES", job
+        by_name = {}
+        for source in job["sources"]:
+            metadata = omics.get_read_set_metadata(sequenceStoreId=store_id, id=source["readSetId"])
+            by_name[metadata["name"]] = (source, metadata)
+        for name in ("small-1.fastq.gz", "small-2.fastq.gz"):
+            source, metadata = by_name[name]
+            assert source["status"] == "FINISHED" and metadata["status"] == "ACTIVE", (source, metadata)
+        log = server.logs()
+        for name in ("big-plain.fastq", "big.fastq.gz"):
+            source, metadata = by_name[name]
+            read_set_id = metadata["id"]
+            assert metadata["status"] == "UPLOAD_FAILED", metadata
+            message = metadata["statusMessage"]
+            assert message.startswith("The server ran out of disk space while storing read set "), message
+            assert "No space left on device" in message and "Ask the operator to free space" in message, message
+            assert source["status"] == "FAILED", source
+            assert source["statusMessage"] == (  # in the 127 characters the model allows it
+                f"The server ran out of disk space while storing read set {read_set_id} "
+                "(No space left on device); nothing of it was stored.")
+            assert read_set_files(server, store_id, read_set_id) == []  # nothing half-written
+            assert len(warnings_naming(log, read_set_id)) == 1, log
+        assert temporary_files(server.data_dir) == []
+        work = server.data_dir / "work"
+        assert not work.exists() or not any(work.iterdir())  # no scratch files left
+        assert "Traceback" not in log, log[-4000:]
+
+
+def random_fasta(bases: int, seed: int, name: str = "chr1") -> bytes:
+    rng = random.Random(seed)
+    sequence = rng.randbytes(bases).translate(bytes.maketrans(bytes(range(256)), b"ACGT" * 64))
+    lines = [sequence[start:start + 60] for start in range(0, bases, 60)]
+    return b">" + name.encode() + b"\n" + b"\n".join(lines) + b"\n"
+
+
+def test_a_reference_import_that_fills_the_disk_fails_saying_so_and_the_others_finish(
+    small_disk: Path, tmp_path: Path,
+) -> None:
+    """A reference import of three FASTA files with room for the small one only: a FASTA.gz whose
+    decompressed copy fills the scratch space and a plain FASTA whose stored copy fills the blob
+    store fail saying the server ran out of disk space, create no reference and leave no file;
+    the small one becomes a reference."""
+    bucket = tmp_path / "buckets" / "genomes"
+    bucket.mkdir(parents=True)
+    (bucket / "big.fa.gz").write_bytes(gzip.compress(random_fasta(10 * MIB, seed=5), 1))
+    (bucket / "big-plain.fa").write_bytes(random_fasta(10 * MIB, seed=6))
+    (bucket / "small.fa").write_bytes(random_fasta(100_000, seed=7))
+    names = ["big.fa.gz", "big-plain.fa", "small.fa"]
+    with running(job_server(small_disk, tmp_path / "buckets")) as server:
+        omics = make_client(server.url)
+        store_id = omics.create_reference_store(name="disk-full-references")["id"]
+        filler = fill_to(small_disk, ROOM)
+        job = run_import(omics, store_id, [{"sourceFile": f"s3://genomes/{name}", "name": name} for name in names])
+        filler.unlink()
+
+        assert job["status"] == "COMPLETED_WITH_FAILURES", job
+        big_gz, big_plain, small = job["sources"]
+        for source, name in ((big_gz, "big.fa.gz"), (big_plain, "big-plain.fa")):
+            assert source["status"] == "FAILED", source
+            assert source["statusMessage"].startswith(
+                f"The server ran out of disk space while storing reference {name} (No space left on device)"
+            ), source
+            assert "referenceId" not in source, source  # no reference was created
+        assert small["status"] == "FINISHED", small
+        listed = omics.list_references(referenceStoreId=store_id)["references"]
+        assert [(r["id"], r["name"], r["status"]) for r in listed] == [(small["referenceId"], "small.fa", "ACTIVE")]
+        stored = server.blob_keys(f"{ACCOUNT}/referenceStore/{store_id}")
+        assert stored and all(f"/reference/{small['referenceId']}/" in key for key in stored), stored
+        log = server.logs()
+        for name in ("big.fa.gz", "big-plain.fa"):
+            assert len(warnings_naming(log, f"reference {name}")) == 1, log
+        assert temporary_files(server.data_dir) == []
+        work = server.data_dir / "work"
+        assert not work.exists() or not any(work.iterdir())
+        assert "Traceback" not in log, log[-4000:]

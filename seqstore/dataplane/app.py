@@ -100,12 +100,12 @@ class S3Plane:
             status, sent = await self.serve(scope, method, headers, where, tracked, rid, key)
         except Exception as exc:
             if started_response:  # the bytes stopped mid-object: the client sees a short body
-                log.exception("s3 %s %s failed while streaming", rid, where.resource)
+                log.exception("s3 %s %s failed while streaming", rid, where.resource, extra={"requestId": rid})
                 raise
             if isinstance(exc, S3Error):
                 error = exc
             else:
-                log.exception("s3 %s %s failed", rid, where.resource)
+                log.exception("s3 %s %s failed", rid, where.resource, extra={"requestId": rid})
                 error = S3Error(500, "InternalError", "We encountered an internal error. Please try again.")
             status, error_code = error.status, error.code
             body = b"" if method == "HEAD" else error.body(rid, where.resource)
@@ -117,7 +117,7 @@ class S3Plane:
             await response({"type": "http.response.body", "body": body})
         finally:
             log.info("s3 %s %s %s %d %d bytes %.1f ms", rid, method, where.resource, status, sent,
-                     (time.perf_counter() - started) * 1000)
+                     (time.perf_counter() - started) * 1000, extra={"requestId": rid, "status": status})
             if self.access_log is not None:
                 await self.log_access(scope, headers, where, rid, key, error_code, response, received, started)
 

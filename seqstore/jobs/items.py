@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import OutOfDiskSpace, is_out_of_space
 from ..queue import items, set_job_status
+from ..store.disk import ran_out_briefly
 from ..store.domain import Domain
 from .objects import ObjectStore
 from .worker import out_of_space_message
@@ -84,16 +85,41 @@ class ItemJobRunner:
             items.set_item(db, job.id, item.position, "FAILED", str(exc))
         except Exception as exc:
             if isinstance(exc, OutOfDiskSpace) or is_out_of_space(exc):  # known: one line, no traceback
-                log.warning("job %s item %d failed: %s", job.id, item.position, out_of_space_message(exc))
-                items.set_item(db, job.id, item.position, "FAILED", out_of_space_message(exc))
+                self._out_of_space(job, item, exc)
                 return
             log.exception("job %s item %d failed", job.id, item.position)
-            items.set_item(db, job.id, item.position, "FAILED", f"Internal error: {type(exc).__name__}")
+            message = f"Internal error: {type(exc).__name__}"
+            self.abandon(job, items.current(db, job.id, item.position), message)
+            items.set_item(db, job.id, item.position, "FAILED", message)
         else:
             items.set_item(db, job.id, item.position, "FINISHED", message)
             log.info("job %s: source %d finished", job.id, item.position)
         finally:
             shutil.rmtree(self.work_dir(job.id) / str(item.position), ignore_errors=True)
+
+    def _out_of_space(self, job: Any, item: Any, exc: OutOfDiskSpace | OSError) -> None:
+        """An item that found the disk full fails saying so (disk.py's words), in one log line;
+        its scratch files and what it had stored go before the failure is written (the database
+        may be on the full disk)."""
+        item = items.current(self.domain.db, job.id, item.position)
+        if isinstance(exc, OutOfDiskSpace):  # refused by the reserve check: nothing written
+            log.warning("job %s item %d failed: %s", job.id, item.position, exc.message)
+            message = summary = out_of_space_message(exc)
+        else:
+            what = self.stored_what(job, item)
+            message = out_of_space_message(self.domain.disk.write_failed(exc, what))  # logs the line
+            summary = ran_out_briefly(exc, what)
+        shutil.rmtree(self.work_dir(job.id) / str(item.position), ignore_errors=True)
+        self.abandon(job, item, message)
+        items.set_item(self.domain.db, job.id, item.position, "FAILED", summary)
+
+    def stored_what(self, job: Any, item: Any) -> str:
+        """What the item was storing, as an out-of-space message names it."""
+        return f"source {item.position} of job {job.id}"
+
+    def abandon(self, job: Any, item: Any, message: str) -> None:
+        """Undo what an item that failed unexpectedly (`item`: its row now) had begun: drop
+        what it stored and fail what it created, with `message`. Nothing by default."""
 
     def run_item(self, job: Any, item: Any) -> str | None:
         """Do one item's work (`item` is its row as claimed); return its success message, or

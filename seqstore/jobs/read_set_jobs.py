@@ -44,6 +44,18 @@ class ImportRunner(ItemJobRunner):
             raise ItemFailed(outcome)
         return None
 
+    def stored_what(self, job: Any, item: Any) -> str:
+        return f"read set {item.result_id}" if item.result_id else super().stored_what(job, item)
+
+    def abandon(self, job: Any, item: Any, message: str) -> None:
+        """The item's read set, still PROCESSING_UPLOAD, loses what it stored and ends
+        UPLOAD_FAILED with `message` (an ACTIVE one is left alone)."""
+        read_set = self.domain.lifecycle.get(item.result_id) if item.result_id else None
+        if read_set is None or read_set.status != "PROCESSING_UPLOAD":
+            return
+        self.domain.blobs.delete_prefix(self.domain.lifecycle.blob_prefix(job.store_id, read_set.id))
+        self.domain.lifecycle.fail_processing([read_set.id], message)
+
 
 def missing(read_set_id: str) -> ItemFailed:
     return ItemFailed(f"Read set {read_set_id} does not exist in this sequence store.")

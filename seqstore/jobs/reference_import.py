@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from .. import genomics
-from ..errors import is_out_of_space
 from ..genomics import IngestError
 from ..genomics.streams import file_md5
 from ..queue import items, kinds
@@ -58,18 +57,25 @@ class ReferenceImportRunner(ItemJobRunner):
         prefix = domain.references.blob_prefix(job.store_id, reference_id)
         name = safe_file_name(source["name"])
         files = []
-        try:
-            for file, local, file_name in (
-                ("source", result.fasta_path, f"{name}.fasta"),
-                ("index", result.fai_path, f"{name}.fasta.fai"),
-            ):
-                key = f"{prefix}/{file_name}"
-                digest = file_md5(local)  # before a move takes the file away
-                size = domain.blobs.put_file(key, local, move=local.is_relative_to(work_dir))
-                files.append((file, key, file_name, size, digest))
-        except OSError as exc:
-            if is_out_of_space(exc):  # a full disk: no half-stored reference stays behind
-                domain.blobs.delete_prefix(prefix)
-            raise
+        for file, local, file_name in (
+            ("source", result.fasta_path, f"{name}.fasta"),
+            ("index", result.fai_path, f"{name}.fasta.fai"),
+        ):
+            key = f"{prefix}/{file_name}"
+            digest = file_md5(local)  # before a move takes the file away
+            size = domain.blobs.put_file(key, local, move=local.is_relative_to(work_dir))
+            files.append((file, key, file_name, size, digest))
         domain.references.create_imported(job.store_id, reference_id, job.id, source, result.md5, files)
         return None
+
+    def stored_what(self, job: Any, item: Any) -> str:
+        return f"reference {item.source['name']}"
+
+    def abandon(self, job: Any, item: Any, message: str) -> None:
+        """A reference not created (a full disk, say) leaves no half-stored files, and its
+        source names no reference."""
+        reference_id = item.result_id
+        if reference_id is None or self.domain.references.exists(reference_id):
+            return
+        self.domain.blobs.delete_prefix(self.domain.references.blob_prefix(job.store_id, reference_id))
+        items.remember_result(self.domain.db, job.id, item.position, None)

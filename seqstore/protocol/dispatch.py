@@ -325,7 +325,10 @@ class Dispatcher:
 
     async def fail(self, x: Exchange) -> None:
         """Answer an unexpected error as InternalServerException, with the request id to quote."""
-        log.exception("internal error in %s (request id %s)", x.operation_name, x.request_id)
+        log.exception(
+            "internal error in %s (request id %s)", x.operation_name, x.request_id,
+            extra={"requestId": x.request_id, "operation": x.operation_name},
+        )
         if x.response_started:
             raise  # the status line is out; the server closes the connection mid-body
         x.status = 500
@@ -341,9 +344,12 @@ class Dispatcher:
             x.bytes_in = x.body.received
 
     def audit(self, x: Exchange) -> None:
-        """One JSON line on the seqstore.audit logger, when it logs at INFO."""
+        """One JSON line on the seqstore.audit logger, when it logs at INFO (the JSON log format
+        has the request's id, operation and status as fields of its record too)."""
         if audit_log.isEnabledFor(logging.INFO):
-            audit_log.info(json.dumps(audit_entry(x)))
+            entry = audit_entry(x)
+            fields = {"requestId": x.request_id, "operation": entry["operation"], "status": x.status}
+            audit_log.info(json.dumps(entry), extra=fields)
 
 
 def audit_entry(x: Exchange) -> dict[str, Any]:

@@ -74,6 +74,12 @@ def get_item(connection: Connection, job_id: str, position: int) -> Any:
     return connection.execute(select(t.job_items).where(c.job_id == job_id, c.position == position)).one()
 
 
+def current(db: Database, job_id: str, position: int) -> Any:
+    """`get_item` in a transaction of its own."""
+    with db.read() as connection:
+        return get_item(connection, job_id, position)
+
+
 def remember_result(db: Database, job_id: str, position: int, result_id: str | None) -> None:
     """`set_item_result` in a transaction of its own."""
     with db.write() as connection:

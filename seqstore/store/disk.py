@@ -103,7 +103,16 @@ class DiskSpace:
         one line (no traceback: the cause is known)."""
         free = ", ".join(f"{size_text(space.free)} free on {space.path}" for space in self.spaces())
         log.warning("disk full while writing %s: %s (%s)", what, exc.strerror, free)
-        return OutOfDiskSpace(
-            f"The server ran out of disk space while storing {what} ({exc.strerror}; {free}). "
-            "Ask the operator to free space; nothing of it was stored."
-        )
+        return OutOfDiskSpace(f"{ran_out(what)} ({exc.strerror}; {free}). {NOTHING_STORED}")
+
+
+NOTHING_STORED = "Ask the operator to free space; nothing of it was stored."
+
+
+def ran_out(what: str) -> str:
+    return f"The server ran out of disk space while storing {what}"
+
+
+def ran_out_briefly(exc: OSError, what: str) -> str:
+    """`write_failed`'s message in the few words a job's statusMessage holds (127 characters)."""
+    return f"{ran_out(what)} ({exc.strerror}); nothing of it was stored."
