@@ -19,11 +19,14 @@ from .dataplane.log_buffer import LogBuffer
 from .dataplane.routing import is_s3
 from .db.engine import Database
 from .jobs.runners import build_worker, object_store
+from .jobs.stats import BUCKETS as JOB_BUCKETS
+from .jobs.stats import STATS
 from .jobs.streaming import StreamingIngests
 from .jobs.worker import Worker
 from .protocol.auth import SigV4Verifier
 from .protocol.dispatch import Dispatcher
 from .protocol.exchange import Receive, Send
+from .protocol.metrics import RequestMetrics, counter, gauge, histogram_samples
 from .protocol.model import storage_operations
 from .store.access_keys import AccessKey, AccessKeys, load_master_key
 from .store.domain import Domain
@@ -92,7 +95,7 @@ class FrontRouter:
         await self.omics(scope, receive, send)
 
 
-def s3_plane(domain: Domain) -> S3Plane:
+def s3_plane(domain: Domain, metrics: RequestMetrics | None = None) -> S3Plane:
     """The S3-compatible read-only data plane on `domain` (docs/s3.md), with the omics API's keys;
     its access logs go where export destinations do (jobs/objects.py)."""
     settings = domain.settings
@@ -101,7 +104,8 @@ def s3_plane(domain: Domain) -> S3Plane:
         lambda: object_store(domain), settings.data_dir / "work" / "access-logs", settings.access_log_flush_seconds
     )
     access_log = AccessLog(buffer, settings.account_id, domain.arns.access_point)
-    return S3Plane(domain.s3_objects, domain.blobs, verifier, settings.region, domain.s3_access, access_log)
+    return S3Plane(domain.s3_objects, domain.blobs, verifier, settings.region, domain.s3_access, access_log,
+                   metrics)
 
 
 def application(domain: Domain, *, job_threads: int = 0) -> FrontRouter:
@@ -113,7 +117,8 @@ def application(domain: Domain, *, job_threads: int = 0) -> FrontRouter:
     if streams is not None:
         domain.uploads.events = streams
     jobs = worker(domain, job_threads, streams) if job_threads else None
-    s3 = s3_plane(domain)
+    metrics = RequestMetrics()  # the omics API's and the S3 plane's requests
+    s3 = s3_plane(domain, metrics)
 
     def startup() -> None:
         native.log_status()
@@ -132,8 +137,31 @@ def application(domain: Domain, *, job_threads: int = 0) -> FrontRouter:
             s3.access_log.buffer.close()
 
     omics = create_app(domain, on_startup=startup, on_shutdown=shutdown,
-                       counters=streams.metrics if streams is not None else None)
+                       more_metrics=(lambda: job_metrics(streams)) if jobs is not None else None, metrics=metrics)
     return FrontRouter(omics, s3, [HtsgetApp(domain), DrsApp(domain)])
+
+
+def job_metrics(streams: StreamingIngests | None) -> list[str]:
+    """`/metrics` lines of this process's job worker: job durations, what ingestion stored,
+    streaming ingestion's counts (docs/operations.md, "Metrics")."""
+    stats = STATS.snapshot()
+    lines = ["# HELP seqstore_job_duration_seconds Jobs this process ran, from claim to end, by kind and final status.",
+             "# TYPE seqstore_job_duration_seconds histogram"]  # fmt: skip
+    for (kind, status), counts in sorted(stats.durations.items()):
+        lines += histogram_samples("seqstore_job_duration_seconds", f'kind="{kind}",status="{status}"',
+                                   JOB_BUCKETS, counts, stats.seconds[(kind, status)])  # fmt: skip
+    lines += counter("seqstore_ingested_bytes_total", "Bytes of read set files ingestion stored, by file type.",
+                     {(("file_type", kind),): n for kind, n in stats.ingested_bytes.items()})  # fmt: skip
+    lines += counter("seqstore_ingested_read_sets_total", "Read sets ingestion ended, by the status they got.",
+                     {(("status", status),): n for status, n in stats.ingested.items()})  # fmt: skip
+    if streams is not None:  # docs/streaming.md
+        streamed = streams.metrics()
+        lines += counter("seqstore_streaming_ingests_total",
+                         "Completed FASTQ uploads whose streamed scan was used, or that were read at Complete.",
+                         {(("outcome", o),): streamed[o] for o in ("used", "fallback")})  # fmt: skip
+        lines += gauge("seqstore_streaming_uploads", "Uploads being ingested as they arrive.",
+                       {(): streamed["active"]})  # fmt: skip
+    return lines
 
 
 def app_from_environment() -> FrontRouter:

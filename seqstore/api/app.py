@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ from ..protocol.auth import SigV4Verifier
 from ..protocol.cache import ResponseCache
 from ..protocol.dispatch import Dispatcher, InternalRoute, Lifecycle, Policies
 from ..protocol.faults import Faults
-from ..protocol.metrics import RequestMetrics, counter, gauge
+from ..protocol.metrics import RequestMetrics, gauge
 from ..protocol.operations import Registry
 from ..protocol.quotas import ConcurrencyLimiter, RateLimiter, parse_overrides
 from ..store.domain import Domain
@@ -30,11 +31,13 @@ def create_app(
     *,
     on_startup: Callable[[], None] = lambda: None,
     on_shutdown: Callable[[], None] = lambda: None,
-    counters: Callable[[], dict[str, int]] | None = None,
+    more_metrics: Callable[[], list[str]] | None = None,
+    metrics: RequestMetrics | None = None,
 ) -> Dispatcher:
     """The ASGI application serving the storage API on `domain`, calling `on_startup` and
     `on_shutdown` (seqstore/server.py starts and stops the job worker there; the database is
-    disposed of after `on_shutdown`). Requests must be signed with SigV4 unless the settings say
+    disposed of after `on_shutdown`); `more_metrics()` gives more lines of `/metrics`, and `metrics` may be shared with
+    the data planes. Requests must be signed with SigV4 unless the settings say
     `auth = none`."""
     settings = domain.settings
 
@@ -48,25 +51,31 @@ def create_app(
         on_shutdown()
         domain.db.dispose()
 
-    metrics = RequestMetrics()
+    metrics = metrics or RequestMetrics()
+    started = time.time()
 
     async def metrics_route(_: Any) -> tuple[int, str]:
-        depth = await asyncio.to_thread(domain.queue_depth)
+        try:
+            depth: dict[str, int] | None = await asyncio.to_thread(domain.queue_depth)
+        except Exception as error:  # noqa: BLE001 - the scrape still answers, saying so
+            log.warning("/metrics: the queue depth is missing: the database did not answer (%s)",
+                        str(getattr(error, "orig", None) or error).strip().splitlines()[-1][:300])
+            depth = None
         disks = await asyncio.to_thread(domain.disk.spaces)
         lines = metrics.render()
+        # Counters restart from zero with the process; this says when (Prometheus sees the reset).
+        lines += gauge("seqstore_start_time_seconds", "When this server process started (Unix time).",
+                       {(): started})  # fmt: skip
+        lines += gauge("seqstore_database_up", "1 if the database answered this scrape's query, else 0.",
+                       {(): 0 if depth is None else 1})  # fmt: skip
         lines += gauge("seqstore_jobs_runnable", "Jobs queued or running, by kind.",
-                       {(("kind", kind),): count for kind, count in depth.items()})  # fmt: skip
+                       {(("kind", kind),): count for kind, count in (depth or {}).items()})  # fmt: skip
         lines += gauge("seqstore_disk_free_bytes", "Free bytes of each filesystem seqstore writes to.",
                        {(("path", str(d.path)),): d.free for d in disks})  # fmt: skip
         lines += gauge("seqstore_disk_reserve_bytes", "Bytes kept free (SEQSTORE_MIN_FREE_BYTES).",
                        {(("path", str(d.path)),): d.reserve for d in disks})  # fmt: skip
-        if counters is not None:  # streaming ingestion's (docs/streaming.md)
-            counts = counters()
-            lines += counter("seqstore_streaming_ingests_total",
-                             "Completed FASTQ uploads whose streamed scan was used, or that were read at Complete.",
-                             {(("outcome", o),): counts[o] for o in ("used", "fallback")})  # fmt: skip
-            lines += gauge("seqstore_streaming_uploads", "Uploads being ingested as they arrive.",
-                           {(): counts["active"]})  # fmt: skip
+        if more_metrics is not None:  # the job worker's, where this process runs one (server.py)
+            lines += more_metrics()
         return 200, "\n".join(lines) + "\n"
 
     verifier = None if settings.auth == "none" else SigV4Verifier(domain.keys.lookup, settings.region)

@@ -16,6 +16,7 @@ from ..blobs import BlobStore
 from ..protocol.auth import AccessKey, AuthError, SigV4Verifier
 from ..protocol.cache import VersionedCache
 from ..protocol.exchange import Receive, Send, request_id
+from ..protocol.metrics import RequestMetrics
 from ..protocol.presigned import is_presigned, verify_presigned
 from ..store.s3_access import S3AccessPolicies
 from ..store.s3_objects import Bucket, S3Object, S3Objects
@@ -66,6 +67,7 @@ class S3Plane:
         self, s3_objects: S3Objects, blobs: BlobStore, verifier: SigV4Verifier | None, region: str,
         policies: S3AccessPolicies,
         access_log: AccessLog | None = None,
+        metrics: RequestMetrics | None = None,
     ) -> None:
         self.objects = s3_objects
         self.policies = policies
@@ -76,6 +78,7 @@ class S3Plane:
             s3_objects.db.data_version, max_entries=MAX_LOOKUPS, max_total=MAX_LOOKUPS
         )
         self.access_log = access_log  # None: no access logs (docs/s3.md, "Access logs")
+        self.metrics = metrics  # the omics API's: S3 requests under S3's names (REST.GET.OBJECT)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -118,6 +121,9 @@ class S3Plane:
         finally:
             log.info("s3 %s %s %s %d %d bytes %.1f ms", rid, method, where.resource, status, sent,
                      (time.perf_counter() - started) * 1000, extra={"requestId": rid, "status": status})
+            if self.metrics is not None:
+                query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+                self.metrics.count(access_log.operation(method, where, query), status, started, 0, sent)
             if self.access_log is not None:
                 await self.log_access(scope, headers, where, rid, key, error_code, response, received, started)
 

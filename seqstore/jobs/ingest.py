@@ -22,6 +22,7 @@ from ..store.domain import Domain
 from ..store.read_set_lifecycle import Analysis
 from ..store.read_set_rows import StoredFile, safe_file_name
 from .objects import ObjectAccessError, ObjectStore
+from .stats import STATS
 
 if TYPE_CHECKING:
     from .streaming import StreamingIngests
@@ -90,6 +91,7 @@ def ingest_read_set(
         if on_failure is not None:
             message = on_failure(message)
         domain.lifecycle.fail_processing([read_set.id], message)
+        STATS.read_set_failed()
         return message
     names = names or stored_file_names(read_set.name or read_set.id, read_set.file_type, "source2" in sources)
     prefix = domain.lifecycle.blob_prefix(read_set.sequence_store_id, read_set.id)
@@ -106,6 +108,7 @@ def ingest_read_set(
     analysis = Analysis(result.read_count, result.base_count, result.alignment, result.etag_algorithm, result.etags)
     domain.lifecycle.mark_active(read_set.id, analysis, files)
     domain.read_set_objects.apply_object_tags(read_set.id, written=tagged)
+    STATS.read_set_ingested(read_set.file_type, sum(f.content_length for f in files if f.file != "index"))
     return files
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import OperationalError
 
 from .. import queue
 from ..errors import OutOfDiskSpace, is_out_of_space
 from ..queue import WakeSignal, items
+from .stats import STATS
 
 if TYPE_CHECKING:
     from ..db.engine import Database
@@ -55,6 +59,7 @@ class Worker:
         self._threads: list[threading.Thread] = []
         self.periodic = periodic or []
         self.helpers = dict(helpers or {})
+        self._outage = Outage()
 
     def start(self) -> None:
         for i in range(self.concurrency):
@@ -90,6 +95,7 @@ class Worker:
         if job.kind in self.helpers:
             self.wake()  # idle threads of this process can help with its items
         self._running.add(job.id)
+        started = time.monotonic()
         try:
             if job.attempts > queue.MAX_ATTEMPTS:
                 self.fail(job, f"The job was abandoned after {queue.MAX_ATTEMPTS} interrupted attempts.")
@@ -106,7 +112,18 @@ class Worker:
                 self.fail(job, f"Internal error while running the job: {type(exc).__name__}")
         finally:
             self._running.discard(job.id)
+            self._count(job, time.monotonic() - started)
         return True
+
+    def _count(self, job: Any, seconds: float) -> None:
+        """The job's duration in the metrics, under the status it ended with (a job that did not
+        end, as when the process stops mid-job, is counted when it does)."""
+        try:
+            status = queue.final_status(self.db, job.id)
+        except OperationalError:
+            return  # the database is away; the loop says so
+        if status is not None:
+            STATS.job_finished(job.kind, status, seconds)
 
     def _help_once(self) -> bool:
         if not self.helpers:
@@ -124,30 +141,60 @@ class Worker:
         while not self._stop.is_set():
             try:
                 if self.run_once():
+                    self._outage.over()
                     continue
-            except Exception:
-                log.exception("worker loop error")
+                self._outage.over()
+            except Exception as exc:
+                self._outage.failed("the worker loop", exc)
             self._wake.wait(self.poll_seconds)
 
     def _every(self, interval: float, task: Callable[[], Any]) -> None:
         while not self._stop.wait(interval):
             try:
                 task()
-            except Exception:
-                log.exception("periodic task failed")
+            except Exception as exc:
+                self._outage.failed("a periodic task", exc)
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(self.lease_seconds / 3):
             if self.helpers:
                 try:
                     items.renew_items(self.db, self.owner, self.lease_seconds)
-                except Exception:
-                    log.exception("could not renew the leases of job items")
+                except Exception as exc:
+                    self._outage.failed("renewing the leases of job items", exc)
             for job_id in list(self._running):
                 try:
                     queue.renew(self.db, job_id, self.owner, self.lease_seconds)
-                except Exception:
-                    log.exception("could not renew the lease of job %s", job_id)
+                except Exception as exc:
+                    self._outage.failed(f"renewing the lease of job {job_id}", exc)
+
+
+class Outage:
+    """Logs the worker's failures: an unreachable database once per outage, as one line (the
+    loop retries every poll; a traceback a poll would bury the log), and again when it answers;
+    anything else with its traceback."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down = False
+
+    def failed(self, what: str, exc: Exception) -> None:
+        if not isinstance(exc, OperationalError):
+            log.error("%s failed", what, exc_info=exc)
+            return
+        with self._lock:
+            first, self._down = not self._down, True
+        if first:
+            reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+            log.warning("the database does not answer (%s); jobs wait until it does, retrying",
+                        reason[-1][:300] if reason else type(exc).__name__)
+
+    def over(self) -> None:
+        if self._down:
+            with self._lock:
+                was, self._down = self._down, False
+            if was:
+                log.warning("the database answers again; jobs run")
 
 
 def out_of_space_message(exc: Exception) -> str:

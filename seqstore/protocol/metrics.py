@@ -1,4 +1,4 @@
-"""Request metrics of the omics API in Prometheus' text format (`GET /metrics`): requests by
+"""Request metrics of the omics API and the S3 plane in Prometheus' text format (`GET /metrics`): requests by
 operation and status, a latency histogram per operation, bytes in and out. Counted at the end of
 each request on the event loop (one thread: plain dict updates, no lock); a scrape renders them
 with the gauges the caller adds (queue depth, free disk: seqstore/api/app.py)."""
@@ -25,18 +25,21 @@ class RequestMetrics:
 
     def observe(self, x: Any) -> None:
         """Count a finished request (an Exchange: operation_name, status, bytes, started)."""
-        operation = x.operation_name or "unknown"
-        seconds = time.perf_counter() - x.started
-        self.requests[(operation, x.status or 0)] += 1
+        self.count(x.operation_name or "unknown", x.status or 0, x.started, x.bytes_in, x.bytes_out)
+
+    def count(self, operation: str, status: int, started: float, bytes_in: int = 0, bytes_out: int = 0) -> None:
+        """Count a finished request of `operation` that arrived at perf_counter() `started`."""
+        seconds = time.perf_counter() - started
+        self.requests[(operation, status)] += 1
         counts = self.buckets.get(operation)
         if counts is None:
             counts = self.buckets[operation] = [0] * (len(BUCKETS) + 1)
         counts[bisect_left(BUCKETS, seconds)] += 1  # per bucket; render() adds them up
         self.latency_sum[operation] += seconds
-        if x.bytes_in:
-            self.bytes_in[operation] += x.bytes_in
-        if x.bytes_out:
-            self.bytes_out[operation] += x.bytes_out
+        if bytes_in:
+            self.bytes_in[operation] += bytes_in
+        if bytes_out:
+            self.bytes_out[operation] += bytes_out
 
     def render(self) -> list[str]:
         lines = [
@@ -50,12 +53,8 @@ class RequestMetrics:
             "# TYPE seqstore_request_duration_seconds histogram",
         ]
         for operation, counts in sorted(self.buckets.items()):
-            total = 0
-            for bound, count in zip((*BUCKETS, "+Inf"), counts, strict=True):
-                total += count  # Prometheus' buckets are cumulative
-                lines.append(f'seqstore_request_duration_seconds_bucket{{operation="{operation}",le="{bound}"}} {total}')
-            lines.append(f'seqstore_request_duration_seconds_sum{{operation="{operation}"}} {self.latency_sum[operation]:.6f}')
-            lines.append(f'seqstore_request_duration_seconds_count{{operation="{operation}"}} {total}')
+            lines += histogram_samples("seqstore_request_duration_seconds", f'operation="{operation}"', BUCKETS,
+                                       counts, self.latency_sum[operation])  # fmt: skip
         for name, values, what in (
             ("seqstore_request_bytes_total", self.bytes_in, "Request body bytes received"),
             ("seqstore_response_bytes_total", self.bytes_out, "Response body bytes sent"),
@@ -65,13 +64,32 @@ class RequestMetrics:
         return lines
 
 
+def histogram_samples(name: str, labels: str, bounds: tuple[float, ...], counts: list[int], total: float) -> list[str]:
+    """A histogram's samples for one label set: `counts` per bucket (the last above every bound),
+    written cumulative as Prometheus wants them, then the sum and the count."""
+    lines, seen = [], 0
+    for bound, count in zip((*bounds, "+Inf"), counts, strict=True):
+        seen += count
+        lines.append(f'{name}_bucket{{{labels},le="{bound}"}} {seen}')
+    lines.append(f"{name}_sum{{{labels}}} {total:.6f}")
+    lines.append(f"{name}_count{{{labels}}} {seen}")
+    return lines
+
+
 def gauge(name: str, help_text: str, values: dict[tuple[tuple[str, str], ...], float]) -> list[str]:
     """A gauge's lines: `values` by label tuple ((name, value), ...)."""
     lines = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
     for labels, value in sorted(values.items()):
         text = ",".join(f'{key}="{val}"' for key, val in labels)
-        lines.append(f"{name}{{{text}}} {value:g}" if text else f"{name} {value:g}")
+        number = _number(value)
+        lines.append(f"{name}{{{text}}} {number}" if text else f"{name} {number}")
     return lines
+
+
+def _number(value: float) -> str:
+    """A sample's value in full: whole numbers as integers (bytes, counts), others as repr (a
+    timestamp's milliseconds); `:g` would keep six digits, 5.3e+10 bytes free."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def counter(name: str, help_text: str, values: dict[tuple[tuple[str, str], ...], float]) -> list[str]:

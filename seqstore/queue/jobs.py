@@ -202,6 +202,14 @@ def set_job_status(db: Database, job_id: str, status: str, message: str | None =
         set_status(connection, job_id, status, message)
 
 
+def final_status(db: Database, job_id: str) -> str | None:
+    """The status a job ended with; None while it is still runnable (or has no row)."""
+    with db.read() as connection:
+        return connection.execute(
+            select(t.jobs.c.status).where(t.jobs.c.id == job_id, t.jobs.c.runnable.is_(False))
+        ).scalar()
+
+
 def depth(db: Database) -> dict[str, int]:
     """Runnable (queued or running) jobs, by kind."""
     with db.read() as connection:
