@@ -128,8 +128,11 @@ def _serve_settings(args: argparse.Namespace, settings: Settings) -> int:
     }
     if settings.tls_cert is not None:
         options.update(ssl_certfile=str(settings.tls_cert), ssl_keyfile=str(settings.tls_key))
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told not to: without
+    # --forwarded-allow-ips the client's address is the socket's (aws:SourceIp conditions read it).
+    options["proxy_headers"] = bool(settings.forwarded_allow_ips)
     if settings.forwarded_allow_ips:
-        options.update(proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
+        options.update(forwarded_allow_ips=settings.forwarded_allow_ips)
     if settings.api_processes > 1:
         # Each API process builds the same app from the environment (schema already migrated).
         os.environ.update(settings.to_environment())

@@ -186,6 +186,28 @@ def test_source_ip(no_policy: dict[str, Any]) -> None:
     assert listing(plane, "bob") == "ok"
 
 
+
+def forwarded_get(plane: dict[str, Any], who: str, address: str) -> str:
+    """A GET claiming, in X-Forwarded-For, to come from `address`."""
+    s3 = client(plane, who)
+    s3.meta.events.register("before-sign.s3.GetObject",
+                            lambda request, **_: request.headers.__setitem__("X-Forwarded-For", address))  # fmt: skip
+    return outcome(lambda: s3.get_object(Bucket=plane["bucket"], Key=plane["keys"][0])["Body"].read())
+
+
+def test_source_ip_is_the_sockets_not_a_forwarded_header(no_policy: dict[str, Any]) -> None:
+    """Without --forwarded-allow-ips no X-Forwarded-For is believed, not even from loopback
+    (uvicorn's own default believes 127.0.0.1's)."""
+    plane = no_policy
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": [plane["point"], objects(plane)]}
+    put(plane, {**statement, "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}})
+    assert settled(lambda: get(plane, "alice"), "AccessDenied") == "AccessDenied"
+    assert forwarded_get(plane, "alice", "10.1.2.3") == "AccessDenied"
+    put(plane, {**statement, "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.1/32"}}})
+    assert settled(lambda: get(plane, "alice"), "ok") == "ok"
+    assert forwarded_get(plane, "alice", "10.1.2.3") == "ok"
+
+
 def test_wildcards_in_action_and_resource(no_policy: dict[str, Any]) -> None:
     plane = no_policy
     second_set = plane["sets"][1]["id"]

@@ -9,7 +9,6 @@ import logging
 import time
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from ..blobs import BlobStore
@@ -24,7 +23,7 @@ from . import access_log, listing, objects, policy
 from .access_log import AccessLog, Response
 from .errors import S3Error, access_denied, no_such_bucket, no_such_key, not_implemented, read_only
 from .http import stream_body
-from .routing import Address, address
+from .routing import Address, address, parse_query
 
 log = logging.getLogger("seqstore.s3")
 
@@ -58,6 +57,7 @@ LookupKey = tuple[str, ...]
 Found = Bucket | S3Object | None
 # Where serve() leaves the bucket it looked up (None: no such bucket) for the access log record.
 SEEN_BUCKET = "seqstore.s3.bucket"
+SEEN_QUERY = "seqstore.s3.query"  # and the query it parsed, for the metrics
 
 
 class S3Plane:
@@ -122,7 +122,7 @@ class S3Plane:
             log.info("s3 %s %s %s %d %d bytes %.1f ms", rid, method, where.resource, status, sent,
                      (time.perf_counter() - started) * 1000, extra={"requestId": rid, "status": status})
             if self.metrics is not None:
-                query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+                query = scope.get(SEEN_QUERY) or parse_query(scope.get("query_string", b""))
                 self.metrics.count(access_log.operation(method, where, query), status, started, 0, sent)
             if self.access_log is not None:
                 await self.log_access(scope, headers, where, rid, key, error_code, response, received, started)
@@ -184,12 +184,14 @@ class S3Plane:
         self, scope: dict[str, Any], method: str, headers: dict[str, str], where: Address, send: Send, rid: str,
         caller: AccessKey | None = None,
     ) -> tuple[int, int]:
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        query = scope[SEEN_QUERY] = parse_query(scope.get("query_string", b""))
         if method not in ("GET", "HEAD"):
             raise read_only(f"{method} ({WRITE_NAMES.get(method, 'a write')})")
         if not where.bucket:
             raise not_implemented("ListBuckets (name a store's access point alias as the bucket)")
-        bucket = scope[SEEN_BUCKET] = await self.lookup(("bucket", where.bucket), self.objects.bucket, where.bucket)
+        version = self.lookups.version()
+        bucket = scope[SEEN_BUCKET] = await self.lookup(("bucket", where.bucket), self.objects.bucket, where.bucket,
+                                                        version=version)  # fmt: skip
         if not isinstance(bucket, Bucket):
             raise no_such_bucket(where.bucket)
         refused = SUBRESOURCES.intersection(query)
@@ -199,14 +201,16 @@ class S3Plane:
                                self.verifier.now() if self.verifier else None)
         if not where.key:
             return await self.bucket_operation(bucket, method, query, send, rid)
-        return await self.object_operation(bucket, where.key, method, headers, query, send, rid)
+        return await self.object_operation(bucket, where.key, method, headers, query, send, rid, version)
 
-    async def lookup(self, key: LookupKey, find: Any, *args: Any) -> Found:
+    async def lookup(self, key: LookupKey, find: Any, *args: Any, version: object = None) -> Found:
         """`find(*args)`, kept while the database is unchanged. Where the database has a change
         counter (a local SQLite file) the lookup runs on the event loop: ~40 µs, where a thread
         hop there and back costs ~150 µs of a ranged GET's latency; elsewhere (PostgreSQL's
-        round trips) in a thread."""
-        version = self.lookups.version()
+        round trips) in a thread. `version`: the counter as the request read it at its start
+        (one read a request; a change after it is one the request did not see), else read now."""
+        if version is None:
+            version = self.lookups.version()
         found = self.lookups.get(key, version)
         if found is not None:
             return found
@@ -242,9 +246,9 @@ class S3Plane:
 
     async def object_operation(
         self, bucket: Bucket, key: str, method: str, headers: dict[str, str], query: dict[str, str], send: Send,
-        rid: str,
+        rid: str, version: object = None,
     ) -> tuple[int, int]:
-        obj = await self.lookup(("object", bucket.alias, key), self.objects.find, bucket, key)
+        obj = await self.lookup(("object", bucket.alias, key), self.objects.find, bucket, key, version=version)
         if not isinstance(obj, S3Object):
             raise no_such_key(key)
         if not obj.readable:
