@@ -131,3 +131,24 @@ def test_a_fresh_postgresql_database_gets_every_later_index_valid() -> None:
         assert {name: valid.get(name) for name in CONCURRENT_INDEXES} == dict.fromkeys(CONCURRENT_INDEXES, True)
     finally:
         db.dispose()
+
+
+def test_postgresql_migrations_started_at_once_all_finish() -> None:
+    """Servers starting together on fresh databases (one schema shared by two of them): each waits
+    for the migration lock without an open transaction, since a concurrent index build waits for
+    every open transaction of the database, and one waiting for the lock held by the builder
+    would be a deadlock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = new_postgres_database_url()
+    databases = [Database(url) for url in (shared, shared, new_postgres_database_url(), new_postgres_database_url())]
+    try:
+        with ThreadPoolExecutor(len(databases)) as pool:
+            for future in [pool.submit(db.migrate) for db in databases]:
+                future.result(timeout=120)
+        for db in databases:
+            with db.engine.connect() as connection:
+                assert not compare_metadata(MigrationContext.configure(connection), metadata)
+    finally:
+        for db in databases:
+            db.dispose()

@@ -27,6 +27,19 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK_ID = 740_974_001
 
 
+def _take_migration_lock(connection: Connection) -> None:
+    """Wait for the migration lock by trying for it, with no transaction open between tries. A
+    migration building an index CONCURRENTLY waits for every transaction open in the database;
+    one blocked in pg_advisory_lock() for the lock that migration holds would be a deadlock
+    (servers starting together on one database, or on schemas of one database)."""
+    pause = 0.02
+    while not connection.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID}).scalar():
+        connection.commit()
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+    connection.commit()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # pysqlite's own implicit BEGIN is turned off; Database.read()/write() issue BEGIN themselves.
     dbapi_connection.isolation_level = None
@@ -126,8 +139,7 @@ class Database:
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.connect() as connection:
             if not self.is_sqlite:
-                connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
-                connection.commit()
+                _take_migration_lock(connection)
             try:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
