@@ -85,7 +85,7 @@ def ingest_read_set(
     client that sees UPLOAD_FAILED sees the final message (and a crash before the mark redoes
     both). `analysed`: the result (or failure message) and the sources' MD5 of a scan already
     made, as streaming ingestion makes it (docs/streaming.md)."""
-    result, digests = analysed if analysed is not None else _analyse(domain, read_set, sources, work_dir)
+    result, digests = analysed if analysed is not None else analyse(domain, read_set, sources, work_dir)
     if isinstance(result, str):
         message = result
         if on_failure is not None:
@@ -112,7 +112,7 @@ def ingest_read_set(
     return files
 
 
-def _analyse(
+def analyse(
     domain: Domain, read_set: Any, sources: dict[str, Path], work_dir: Path
 ) -> tuple[ReadSetIngest | str, dict[Path, Future[str]]]:
     """Scan the sources: the result or the failure message, and the sources' MD5 (the stored

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from ..blobs import CopySource
 from ..blobs.s3 import split_s3_uri
+from .following import FollowedDownload
 
 
 class ObjectAccessError(Exception):
@@ -109,6 +110,23 @@ class S3Objects:
             raise ObjectAccessError(f"{uri}: {_s3_reason(exc)}") from None
         etag = getattr(future.meta, "etag", None)
         return target, (CopySource(bucket, key, etag) if etag else None)
+
+    def follow(self, uri: str, work_dir: Path) -> FollowedDownload:
+        """Start downloading the object into a file of `work_dir` that a reader may follow as it
+        grows (jobs/following.py); a missing or unreadable object raises here."""
+        from botocore.exceptions import ClientError
+
+        def describe(exc: BaseException) -> ObjectAccessError:
+            if isinstance(exc, ClientError):
+                return ObjectAccessError(f"{uri}: {_s3_reason(exc)}")
+            return ObjectAccessError(f"{uri}: cannot be read ({exc})")
+
+        bucket, key = split_uri(uri)
+        target = work_dir / f"{uuid.uuid4().hex}-{Path(key).name or 'object'}"
+        try:
+            return FollowedDownload(self.client, bucket, key, target, describe)
+        except ClientError as exc:
+            raise describe(exc) from None
 
     def put(self, uri: str, source: Path) -> None:
         from boto3.exceptions import S3UploadFailedError

@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
+from ..blobs import CopySource
+from ..genomics import ReadSetIngest
 from ..queue import kinds
 from ..store.domain import Domain
-from .ingest import imported_file_names, ingest_read_set
+from .following import FollowedDownload
+from .ingest import analyse, imported_file_names, ingest_read_set
 from .items import ItemFailed, ItemJobRunner
-from .objects import ObjectAccessError
+from .objects import ObjectAccessError, S3Objects
 
 NO_ACTIVATION_NEEDED = "No activation needed as read set is already in ACTIVATING or ACTIVE state."
 
@@ -27,22 +32,52 @@ class ImportRunner(ItemJobRunner):
         if read_set.status != "PROCESSING_UPLOAD":
             raise ItemFailed(read_set.status_message or f"The read set is {read_set.status}")
         work_dir = self.item_dir(job, item)
+        uris = {name: uri for name, uri in source["sourceFiles"].items() if uri}
+        names = imported_file_names(source["sourceFiles"], read_set.file_type)
+        analysed = None
         try:
-            fetched = {
-                name: self.objects.fetch_copyable(uri, work_dir)
-                for name, uri in source["sourceFiles"].items()
-                if uri
-            }
+            if read_set.file_type == "FASTQ" and isinstance(self.objects, S3Objects):
+                paths, copies, analysed = self._scanned_while_downloaded(read_set, uris, work_dir)
+            else:
+                fetched = {name: self.objects.fetch_copyable(uri, work_dir) for name, uri in uris.items()}
+                paths = {name: path for name, (path, _) in fetched.items()}
+                copies = {name: copy for name, (_, copy) in fetched.items() if copy is not None}
         except ObjectAccessError as exc:
             domain.lifecycle.fail_processing([read_set.id], str(exc))
             raise ItemFailed(str(exc)) from None
-        paths = {name: path for name, (path, _) in fetched.items()}
-        copies = {name: copy for name, (_, copy) in fetched.items() if copy is not None}
-        names = imported_file_names(source["sourceFiles"], read_set.file_type)
-        outcome = ingest_read_set(domain, read_set, paths, work_dir, names, copies=copies)
+        outcome = ingest_read_set(domain, read_set, paths, work_dir, names, copies=copies, analysed=analysed)
         if isinstance(outcome, str):
             raise ItemFailed(outcome)
         return None
+
+    def _scanned_while_downloaded(self, read_set: Any, uris: dict[str, str], work_dir: Path) -> tuple[
+        dict[str, Path], dict[str, CopySource], tuple[ReadSetIngest | str, dict[Path, Future[str]]]
+    ]:
+        """A FASTQ import from S3: each source downloaded into a file that the scan follows as it
+        grows (jobs/following.py), so the scan takes the download's time, not its own after it. A
+        download that fails is the item's failure (ObjectAccessError), not what the scan made of
+        a cut file; a scan that fails stops the downloads."""
+        assert isinstance(self.objects, S3Objects)
+        downloads: dict[str, FollowedDownload] = {}
+        try:
+            for name, uri in uris.items():
+                downloads[name] = self.objects.follow(uri, work_dir)
+            paths = {name: download.target for name, download in downloads.items()}
+            analysed = analyse(self.domain, read_set, paths, work_dir)
+        except BaseException:
+            for download in downloads.values():
+                download.stop()
+                download.wait()
+            raise
+        if isinstance(analysed[0], str):  # the scan failed: the rest of the bytes are not needed
+            for download in downloads.values():
+                download.stop()
+        copies = {}
+        for name, download in downloads.items():
+            copy = download.wait()  # raises what a download met (it explains a cut file's failure)
+            if copy is not None:
+                copies[name] = copy
+        return paths, copies, analysed
 
     def stored_what(self, job: Any, item: Any) -> str:
         return f"read set {item.result_id}" if item.result_id else super().stored_what(job, item)
