@@ -53,6 +53,7 @@ def create_app(
     async def metrics_route(_: Any) -> tuple[int, str]:
         depth = await asyncio.to_thread(domain.queue_depth)
         disks = await asyncio.to_thread(domain.disk.spaces)
+        scrub = await asyncio.to_thread(domain.scrub.metrics)
         lines = metrics.render()
         lines += gauge("seqstore_jobs_runnable", "Jobs queued or running, by kind.",
                        {(("kind", kind),): count for kind, count in depth.items()})  # fmt: skip
@@ -60,6 +61,7 @@ def create_app(
                        {(("path", str(d.path)),): d.free for d in disks})  # fmt: skip
         lines += gauge("seqstore_disk_reserve_bytes", "Bytes kept free (SEQSTORE_MIN_FREE_BYTES).",
                        {(("path", str(d.path)),): d.reserve for d in disks})  # fmt: skip
+        lines += scrub_metrics(scrub)
         if counters is not None:  # streaming ingestion's (docs/streaming.md)
             counts = counters()
             lines += counter("seqstore_streaming_ingests_total",
@@ -94,3 +96,23 @@ def create_app(
     )
     lifecycle = Lifecycle(routes, on_startup=on_startup, on_shutdown=shutdown)
     return Dispatcher(registry, policies, lifecycle)
+
+
+def scrub_metrics(scrub: dict[str, Any]) -> list[str]:
+    """The background scrub's (docs/operations.md, "Background scrub"), from the database: the same
+    in every API process, whichever worker scrubs."""
+    lines = gauge("seqstore_scrub_findings", "Open findings of the background scrub, by kind of subject.",
+                  {(("kind", kind.replace(" ", "_")),): n for kind, n in scrub["findings"].items()})  # fmt: skip
+    for name, key, what in (
+        ("seqstore_scrub_subjects_total", "subjects", "Read sets and references the background scrub checked."),
+        ("seqstore_scrub_bytes_total", "bytes", "Stored bytes the background scrub read."),
+        ("seqstore_scrub_passes_total", "passes", "Complete passes of the background scrub."),
+    ):
+        lines += counter(name, what, {(): scrub[key]})
+    lines += gauge("seqstore_scrub_running", "1 while a background scrub pass is under way.",
+                   {(): int(scrub["running"])})  # fmt: skip
+    if scrub["completed"] is not None:  # absent until a first pass completes
+        lines += gauge("seqstore_scrub_last_pass_completed_timestamp_seconds",
+                       "When the last complete pass of the background scrub ended (Unix time).",
+                       {(): scrub["completed"].timestamp()})  # fmt: skip
+    return lines

@@ -70,8 +70,16 @@ def gauge(name: str, help_text: str, values: dict[tuple[tuple[str, str], ...], f
     lines = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
     for labels, value in sorted(values.items()):
         text = ",".join(f'{key}="{val}"' for key, val in labels)
-        lines.append(f"{name}{{{text}}} {value:g}" if text else f"{name} {value:g}")
+        number = _number(value)
+        lines.append(f"{name}{{{text}}} {number}" if text else f"{name} {number}")
     return lines
+
+
+def _number(value: float) -> str:
+    """A sample's value in full (a byte count or a Unix time has more digits than `:g` shows)."""
+    if isinstance(value, int) or value.is_integer():
+        return str(int(value))
+    return repr(float(value))
 
 
 def counter(name: str, help_text: str, values: dict[tuple[tuple[str, str], ...], float]) -> list[str]:
