@@ -85,7 +85,7 @@ class Scrubber:
             seq = cursor.seq if kind == cursor.kind else 0
             while page := self.verifier.page(kind, seq, PAGE):
                 for subject in page:
-                    if stop.is_set() or not self._yield_to_jobs(stop):
+                    if not self._yield_to_jobs(stop) or stop.is_set():
                         return True
                     before = self.verifier.summary.bytes
                     try:

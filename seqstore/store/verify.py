@@ -96,12 +96,13 @@ class Throttle:
     def consume(self, count: int) -> None:
         if not self.rate:
             return
+        behind = self.clock() - self._start - self._done / self.rate
+        if behind > self.burst:  # idle for a while: keep only `burst` seconds of credit
+            self._start += behind - self.burst
         self._done += count
         ahead = self._done / self.rate - (self.clock() - self._start)
         if ahead > 0:
             self.sleep(ahead)
-        elif ahead < -self.burst:  # idle for a while: keep only `burst` seconds of credit
-            self._start += -self.burst - ahead
 
 
 class Verifier:
