@@ -310,3 +310,50 @@ def test_the_scrub_reads_at_the_configured_rate(tmp_path: Path) -> None:
         assert len(build_worker(domain, 1).services) == 1
     finally:
         domain.db.dispose()
+
+
+def test_two_seqstore_worker_processes_share_the_scrub_and_log_a_problem_once(tmp_path: Path) -> None:
+    """`seqstore worker` runs the scrub too; with two of them (and an API without a worker) the
+    passes go on and a corrupted blob is one finding, logged by one of them once."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers.clients import KEY, SECRET
+    from tests.helpers.paths import ROOT
+
+    server = Server(tmp_path / "data", {"SEQSTORE_SCRUB_INTERVAL": "1", "SEQSTORE_CONCURRENCY": "1"},
+                    options=("--no-worker",))  # fmt: skip
+    server.data_dir.mkdir(parents=True)
+    env = {**os.environ, "SEQSTORE_ACCESS_KEY_ID": KEY, "SEQSTORE_SECRET_ACCESS_KEY": SECRET, **server.extra_env}
+    logs = [tmp_path / f"worker-{i}.log" for i in (1, 2)]
+    outputs = [log.open("wb") for log in logs]
+    with running(server):
+        workers = [
+            subprocess.Popen([sys.executable, "-m", "seqstore.cli", "worker", "--data-dir", str(server.data_dir),
+                              "--log-level", "info"], env=env, stdout=output, stderr=subprocess.STDOUT,
+                             cwd=ROOT)  # fmt: skip
+            for output in outputs
+        ]
+        try:
+            data = stored_data(server)  # the workers ingest it
+            store_id, read_set_id = data["store_id"], data["read_sets"][0]
+            passes_after(server, scrape(server)["seqstore_scrub_passes_total"])
+            key = source_key(server, store_id, read_set_id)
+            original = read_blob(server, key)
+            write_blob(server, key, original[:-1])
+            try:
+                eventually(lambda: findings(server) == {"read_set": 1, "reference": 0}, what="the finding")
+                passes_after(server, passes_after(server, scrape(server)["seqstore_scrub_passes_total"]))
+            finally:
+                write_blob(server, key, original)
+            eventually(lambda: findings(server) == {"read_set": 0, "reference": 0}, what="the finding resolved")
+        finally:
+            for worker, output in zip(workers, outputs, strict=True):
+                worker.terminate()
+                worker.wait(timeout=30)
+                output.close()
+    texts = [log.read_text() for log in logs]
+    warnings = [line for text in texts for line in text.splitlines() if " WARNING seqstore.scrub " in line]
+    assert len(warnings) == 1 and f"read set {read_set_id} " in warnings[0], warnings
+    assert all("Traceback" not in text for text in texts), texts
