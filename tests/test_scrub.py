@@ -357,3 +357,17 @@ def test_two_seqstore_worker_processes_share_the_scrub_and_log_a_problem_once(tm
     warnings = [line for text in texts for line in text.splitlines() if " WARNING seqstore.scrub " in line]
     assert len(warnings) == 1 and f"read set {read_set_id} " in warnings[0], warnings
     assert all("Traceback" not in text for text in texts), texts
+
+
+def test_an_archived_read_sets_files_are_read_where_archiving_moved_them(domain: Domain) -> None:
+    (read_set_id,) = domain.lifecycle.archive_idle(0, limit=1)
+    try:
+        domain.read_set_objects.move_files(read_set_id, archived=True)
+        scrubber = Scrubber(domain, owner="archive")
+        (subject,) = [s for s in scrubber.verifier.page("read set", 0, 100) if s.id == read_set_id]
+        assert subject.row.status == "ARCHIVED"
+        assert scrubber.check(subject) == [] and domain.scrub.open_findings() == []
+        assert scrubber.verifier.summary.bytes == sum(length for _, length, _ in subject.files.values()) > 0
+    finally:
+        domain.read_set_objects.move_files(read_set_id, archived=False)
+        domain.lifecycle.finish_activation(read_set_id)
