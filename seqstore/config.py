@@ -53,6 +53,8 @@ class Setting:
     commands: tuple[str, ...] = ()  # the commands that take `flag`
     choices: tuple[str, ...] = ()
     shown: str | None = None  # the default as --help and the README describe it, if not `default`
+    minimum: float | None = None  # a number's least value (`above`: it must be greater)
+    above: bool = False
     name: str = ""
     kind: str = "str"  # str, int, float, bool, path or choice
 
@@ -67,12 +69,12 @@ class Setting:
         source = source or self.env
         text = text if self.kind == "str" else text.strip()
         try:
-            if self.kind == "int":
-                return int(text)
-            if self.kind == "float":
-                return float(text)
+            if self.kind in ("int", "float"):
+                number = int(text) if self.kind == "int" else float(text)
         except ValueError:
             raise SettingError(f"{source} must be {_EXPECTED[self.kind]} (got {text!r})") from None
+        if self.kind in ("int", "float"):
+            return self._bounded(number, text, source)
         if self.kind == "bool":
             if text.lower() in TRUE + FALSE:
                 return text.lower() in TRUE
@@ -80,6 +82,13 @@ class Setting:
         if self.kind == "choice" and text not in self.choices:
             raise SettingError(f"{source} must be one of {', '.join(self.choices)} (got {text!r})")
         return Path(text) if self.kind == "path" else text
+
+    def _bounded(self, number: Any, text: str, source: str) -> Any:
+        low = self.minimum  # NaN compares false: below any bound
+        if low is not None and not (number > low if self.above else number >= low):
+            bound = f"greater than {low:g}" if self.above else f"at least {low:g}"
+            raise SettingError(f"{source} must be {_EXPECTED[self.kind]}, {bound} (got {text!r})")
+        return number
 
     def from_environment(self) -> Any:
         return self.value(os.environ.get(self.env))
@@ -264,6 +273,16 @@ class Settings:
         "completions and imports are refused with ServiceQuotaExceededException and `/_seqstore/health` says "
         "`degraded`; 0 = no reserve (a full disk is still answered, not crashed on)",
         flag="--min-free-bytes", commands=JOBS, shown="2 GiB or 5% of the filesystem, whichever is smaller",
+    )
+    scrub_interval: float = setting(
+        "SEQSTORE_SCRUB_INTERVAL", "0",
+        "seconds from the start of one background scrub pass to the next: job workers re-read every stored "
+        "file and record what differs from the database (docs/operations.md, \"Background scrub\"); 0 = off",
+        minimum=0, shown="`0` (off)",
+    )
+    scrub_rate: float = setting(
+        "SEQSTORE_SCRUB_RATE", "50", "the background scrub's read rate limit, in MB (10^6 bytes) a second",
+        minimum=0, above=True,
     )
     part_size: int = PART_SIZE  # not configurable: the real service's
 

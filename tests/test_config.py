@@ -66,6 +66,7 @@ def test_the_defaults_are_those_of_before(clean_environment: pytest.MonkeyPatch)
     assert (settings.max_concurrent_parts, settings.max_reference_stores) == (32, 1)
     assert (settings.job_lease_seconds, settings.archive_after_seconds) == (60.0, 30 * 24 * 3600.0)
     assert settings.buckets_dir is None and settings.audit_log is None and settings.part_size == 104_857_600
+    assert (settings.scrub_interval, settings.scrub_rate) == (0.0, 50.0)  # the background scrub is off
     assert settings.resolved_database_url() == f"sqlite:///{Path('seqstore-data/seqstore.db').resolve()}"
 
 
@@ -88,6 +89,11 @@ def test_every_boolean_takes_the_same_words_in_any_case(clean_environment: pytes
     ("SEQSTORE_PORT", "80.5", "SEQSTORE_PORT must be an integer (got '80.5')"),
     ("SEQSTORE_JOB_LEASE_SECONDS", "soon", "SEQSTORE_JOB_LEASE_SECONDS must be a number (got 'soon')"),
     ("SEQSTORE_AUTH", "basic", "SEQSTORE_AUTH must be one of sigv4, none (got 'basic')"),
+    ("SEQSTORE_SCRUB_INTERVAL", "-1", "SEQSTORE_SCRUB_INTERVAL must be a number, at least 0 (got '-1')"),
+    ("SEQSTORE_SCRUB_INTERVAL", "nan", "SEQSTORE_SCRUB_INTERVAL must be a number, at least 0 (got 'nan')"),
+    ("SEQSTORE_SCRUB_INTERVAL", "daily", "SEQSTORE_SCRUB_INTERVAL must be a number (got 'daily')"),
+    ("SEQSTORE_SCRUB_RATE", "0", "SEQSTORE_SCRUB_RATE must be a number, greater than 0 (got '0')"),
+    ("SEQSTORE_SCRUB_RATE", "-5", "SEQSTORE_SCRUB_RATE must be a number, greater than 0 (got '-5')"),
 ])
 def test_a_bad_value_names_the_variable_and_what_it_expects(
         clean_environment: pytest.MonkeyPatch, variable: str, text: str, message: str) -> None:

@@ -121,7 +121,7 @@ def test_a_scrape_while_the_database_is_down_answers_and_says_so(tmp_path: Path)
             samples = parse(down.text)
             assert samples["seqstore_database_up"] == 0
             assert samples['seqstore_requests_total{operation="ListSequenceStores",status="200"}'] == 1
-            assert not any(key.startswith("seqstore_jobs_runnable{") for key in samples)
+            assert not any(key.startswith(("seqstore_jobs_runnable{", "seqstore_scrub_")) for key in samples)
             with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
                 admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
             up = parse(requests.get(f"{server.url}/metrics", timeout=10).text)
@@ -130,7 +130,7 @@ def test_a_scrape_while_the_database_is_down_answers_and_says_so(tmp_path: Path)
             while "the database answers again" not in server.logs() and time.monotonic() < deadline:
                 time.sleep(0.1)
             logs = server.logs()
-            assert "/metrics: the queue depth is missing: the database did not answer" in logs
+            assert "/metrics: the queue depth and scrub figures are missing: the database did not answer" in logs
             assert logs.count("the database does not answer") == 1, logs[-3000:]
             assert "the database answers again; jobs run" in logs
             assert "Traceback" not in logs, logs[-3000:]

@@ -152,3 +152,35 @@ def test_postgresql_migrations_started_at_once_all_finish() -> None:
     finally:
         for db in databases:
             db.dispose()
+
+
+def test_migration_0013_adds_the_scrub_tables_empty_and_its_downgrade_drops_them(tmp_path: Path) -> None:
+    """0013 adds only the background scrub's tables (docs/operations.md, "Background scrub"), empty:
+    the first pass starts from nothing; going back to 0012 removes them again."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect, text
+
+    from seqstore.db.engine import MIGRATIONS
+
+    url = new_postgres_database_url() if TEST_DATABASE == "postgresql" else f"sqlite:///{tmp_path / 's.db'}"
+    db = Database(url)
+    try:
+        with db.engine.connect() as connection:
+            migrate_to(connection, "0012")
+            connection.commit()
+            before = set(inspect(connection).get_table_names())
+        db.migrate()
+        with db.engine.connect() as connection:
+            after = set(inspect(connection).get_table_names())
+            assert after - before == {"scrub_state", "scrub_findings"}
+            for table in ("scrub_state", "scrub_findings"):
+                assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0012")
+            connection.commit()
+            assert set(inspect(connection).get_table_names()) == before
+    finally:
+        db.dispose()

@@ -25,8 +25,8 @@ from tests.helpers.servers import Server, running
 STORE, ACTIVE, FAILED, UPLOAD, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING = (
     "1000000001", "2000000001", "2000000002", "3000000001", "4000000001", "4000000002", "4000000003", "4000000004",
 )  # fmt: skip
-# Every revision before head (0012); each later one added columns or indexes the fill leaves alone.
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011"]
+# Every revision before head (0013); each later one added columns, indexes or tables the fill leaves alone.
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011", "0012"]
 # A lease held by a process of this host that no longer runs (pid 2**22 + 1 is above pid_max).
 DEAD_OWNER = f"{socket.gethostname()}:4194305:upgrade-test"
 READS = 25

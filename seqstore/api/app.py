@@ -13,7 +13,7 @@ from ..protocol.auth import SigV4Verifier
 from ..protocol.cache import ResponseCache
 from ..protocol.dispatch import Dispatcher, InternalRoute, Lifecycle, Policies
 from ..protocol.faults import Faults
-from ..protocol.metrics import RequestMetrics, gauge
+from ..protocol.metrics import RequestMetrics, counter, gauge
 from ..protocol.operations import Registry
 from ..protocol.quotas import ConcurrencyLimiter, RateLimiter, parse_overrides
 from ..store.domain import Domain
@@ -55,25 +55,29 @@ def create_app(
     started = time.time()
 
     async def metrics_route(_: Any) -> tuple[int, str]:
+        depth: dict[str, int] | None = None
+        scrub: dict[str, Any] | None = None
         try:
-            depth: dict[str, int] | None = await asyncio.to_thread(domain.queue_depth)
+            depth = await asyncio.to_thread(domain.queue_depth)
+            scrub = await asyncio.to_thread(domain.scrub.metrics)
         except Exception as error:  # noqa: BLE001 - the scrape still answers, saying so
-            log.warning("/metrics: the queue depth is missing: the database did not answer (%s)",
+            log.warning("/metrics: the queue depth and scrub figures are missing: the database did not answer (%s)",
                         str(getattr(error, "orig", None) or error).strip().splitlines()[-1][:300])
-            depth = None
         disks = await asyncio.to_thread(domain.disk.spaces)
         lines = metrics.render()
         # Counters restart from zero with the process; this says when (Prometheus sees the reset).
         lines += gauge("seqstore_start_time_seconds", "When this server process started (Unix time).",
                        {(): started})  # fmt: skip
         lines += gauge("seqstore_database_up", "1 if the database answered this scrape's query, else 0.",
-                       {(): 0 if depth is None else 1})  # fmt: skip
+                       {(): 0 if scrub is None else 1})  # fmt: skip
         lines += gauge("seqstore_jobs_runnable", "Jobs queued or running, by kind.",
                        {(("kind", kind),): count for kind, count in (depth or {}).items()})  # fmt: skip
         lines += gauge("seqstore_disk_free_bytes", "Free bytes of each filesystem seqstore writes to.",
                        {(("path", str(d.path)),): d.free for d in disks})  # fmt: skip
         lines += gauge("seqstore_disk_reserve_bytes", "Bytes kept free (SEQSTORE_MIN_FREE_BYTES).",
                        {(("path", str(d.path)),): d.reserve for d in disks})  # fmt: skip
+        if scrub is not None:
+            lines += scrub_metrics(scrub)
         if more_metrics is not None:  # the job worker's, where this process runs one (server.py)
             lines += more_metrics()
         return 200, "\n".join(lines) + "\n"
@@ -103,3 +107,23 @@ def create_app(
     )
     lifecycle = Lifecycle(routes, on_startup=on_startup, on_shutdown=shutdown)
     return Dispatcher(registry, policies, lifecycle)
+
+
+def scrub_metrics(scrub: dict[str, Any]) -> list[str]:
+    """The background scrub's (docs/operations.md, "Background scrub"), from the database: the same
+    in every API process, whichever worker scrubs."""
+    lines = gauge("seqstore_scrub_findings", "Open findings of the background scrub, by kind of subject.",
+                  {(("kind", kind.replace(" ", "_")),): n for kind, n in scrub["findings"].items()})  # fmt: skip
+    for name, key, what in (
+        ("seqstore_scrub_subjects_total", "subjects", "Read sets and references the background scrub checked."),
+        ("seqstore_scrub_bytes_total", "bytes", "Stored bytes the background scrub read."),
+        ("seqstore_scrub_passes_total", "passes", "Complete passes of the background scrub."),
+    ):
+        lines += counter(name, what, {(): scrub[key]})
+    lines += gauge("seqstore_scrub_running", "1 while a background scrub pass is under way.",
+                   {(): int(scrub["running"])})  # fmt: skip
+    if scrub["completed"] is not None:  # absent until a first pass completes
+        lines += gauge("seqstore_scrub_last_pass_completed_timestamp_seconds",
+                       "When the last complete pass of the background scrub ended (Unix time).",
+                       {(): scrub["completed"].timestamp()})  # fmt: skip
+    return lines

@@ -309,3 +309,36 @@ access_keys = Table(
     Column("creation_time", UtcDateTime, nullable=False),
     Column("revoked_time", UtcDateTime),
 )
+
+# The background scrub (seqstore/store/scrub.py, docs/operations.md "Background scrub"): one row,
+# `name` "scrub", holding the lease of the worker scrubbing, the pass under way (its start and a
+# cursor: the kind and `seq` of the last subject checked) and running totals for the metrics.
+scrub_state = Table(
+    "scrub_state",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    Column("lease_owner", String(64)),
+    Column("lease_expires", UtcDateTime),
+    Column("pass_started", UtcDateTime),  # of the pass under way, else of the last one
+    Column("pass_completed", UtcDateTime),  # of the last complete pass
+    Column("cursor_kind", String(16)),  # "read set" or "reference"; NULL: no pass under way
+    Column("cursor_seq", BigInteger),
+    Column("passes", BigInteger, nullable=False, default=0),
+    Column("subjects_total", BigInteger, nullable=False, default=0),
+    Column("bytes_total", BigInteger, nullable=False, default=0),
+)
+
+# What the scrub found wrong with a stored file ("" for the whole read set or reference): open
+# until a later check finds the file fine (or its subject is no longer stored), then resolved.
+scrub_findings = Table(
+    "scrub_findings",
+    metadata,
+    Column("subject_kind", String(16), primary_key=True),  # "read set" or "reference"
+    Column("subject_id", String(36), primary_key=True),
+    Column("file", String(16), primary_key=True),
+    Column("store_id", String(36), nullable=False),
+    Column("problem", Text, nullable=False),
+    Column("found_at", UtcDateTime, nullable=False),
+    Column("checked_at", UtcDateTime, nullable=False),  # the last check that found it
+    Column("resolved_at", UtcDateTime),
+)

@@ -11,6 +11,7 @@ from .objects import LocalBuckets, ObjectStore, S3Objects
 from .propagate_tags import PropagateTagsRunner
 from .read_set_jobs import ActivationRunner, Archiver, ExportRunner, ImportRunner
 from .reference_import import ReferenceImportRunner
+from .scrub import Scrubber
 from .streaming import StreamingIngests
 from .worker import Worker
 
@@ -42,7 +43,10 @@ def build_worker(domain: Domain, concurrency: int, streams: StreamingIngests | N
         runners[job.kind].fail(job, message)
 
     archiver = Archiver(domain)
-    return Worker(
+    services = []
+    if domain.settings.scrub_interval > 0:  # docs/operations.md, "Background scrub"
+        services.append(Scrubber(domain, busy=lambda: worker.busy()).run)
+    worker = Worker(
         domain.db,
         {kind: runner.run for kind, runner in runners.items()},
         fail,
@@ -51,7 +55,9 @@ def build_worker(domain: Domain, concurrency: int, streams: StreamingIngests | N
         lease_seconds=domain.settings.job_lease_seconds,
         helpers={kind: runner.help for kind, runner in runners.items() if getattr(runner, "shared", False)},
         wake=domain.wake,
+        services=services,
     )
+    return worker
 
 
 def _archive_interval(domain: Domain) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError
@@ -31,7 +31,8 @@ Helper = Callable[[Any, str], None]
 
 
 class Worker:
-    """`concurrency` threads claiming jobs; a heartbeat thread renews the leases they hold."""
+    """`concurrency` threads claiming jobs; a heartbeat thread renews the leases they hold;
+    `periodic` tasks and `services` in threads of their own."""
 
     def __init__(
         self,
@@ -45,6 +46,7 @@ class Worker:
         lease_seconds: float = queue.LEASE_SECONDS,
         helpers: Mapping[str, Helper] | None = None,
         wake: WakeSignal | None = None,
+        services: Sequence[Callable[[threading.Event], None]] = (),
     ) -> None:
         self.db = db
         self.runners = dict(runners)
@@ -60,6 +62,8 @@ class Worker:
         self.periodic = periodic or []
         self.helpers = dict(helpers or {})
         self._outage = Outage()
+        # Background work in threads of its own until the worker stops (the scrub, jobs/scrub.py).
+        self.services = list(services)
 
     def start(self) -> None:
         for i in range(self.concurrency):
@@ -75,6 +79,14 @@ class Worker:
             )
             thread.start()
             self._threads.append(thread)
+        for service in self.services:
+            thread = threading.Thread(target=service, args=(self._stop,), name="seqstore-service", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def busy(self) -> bool:
+        """Whether every job thread is running a job."""
+        return len(self._running) >= self.concurrency
 
     def stop(self, timeout: float = 10) -> None:
         self._stop.set()

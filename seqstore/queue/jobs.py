@@ -38,10 +38,16 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def owner_is_dead(owner: str) -> bool:
+    """Whether a lease owner (`new_owner()`) is a process of this host that no longer runs."""
+    owner_host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    return owner_host == socket.gethostname() and pid.isdigit() and not _process_alive(int(pid))
+
+
 def release_dead_leases(db: Database) -> int:
     """Free leases held by processes of this host that no longer run (a server killed and
     started again need not wait for its old leases to expire); return how many were freed."""
-    host = socket.gethostname()
     with db.write() as connection:
         owners = {
             row.lease_owner
@@ -58,12 +64,7 @@ def release_dead_leases(db: Database) -> int:
                 .distinct()
             )
         }
-        dead = []
-        for owner in owners:
-            owner_host, _, rest = owner.partition(":")
-            pid = rest.partition(":")[0]
-            if owner_host == host and pid.isdigit() and not _process_alive(int(pid)):
-                dead.append(owner)
+        dead = [owner for owner in owners if owner_is_dead(owner)]
         if not dead:
             return 0
         result = connection.execute(

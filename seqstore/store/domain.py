@@ -20,6 +20,7 @@ from .reference_stores import ReferenceStores
 from .references import References
 from .s3_access import S3AccessPolicies
 from .s3_objects import S3Objects
+from .scrub import ScrubState
 from .sequence_stores import SequenceStores
 from .tagging import Tagging
 from .uploads import Uploads
@@ -55,6 +56,7 @@ class Domain:
         self.s3_objects = S3Objects(
             db, settings.account_id, self.sequence_stores, self.lifecycle, self.read_set_objects
         )
+        self.scrub = ScrubState(db)  # the background scrub's lease, cursor and findings
 
     def queue_depth(self) -> dict[str, int]:
         """Runnable jobs by kind (for the metrics)."""

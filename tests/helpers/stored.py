@@ -25,9 +25,12 @@ def read_blob(server: Server, key: str) -> bytes:
 
 
 def write_blob(server: Server, key: str, data: bytes) -> None:
-    """Replace a blob's bytes behind the server's back."""
+    """Replace a blob's bytes behind the server's back, at once (a reader sees the old or the new)."""
     if not server.blob_url:
-        (server.data_dir / "blobs" / key).write_bytes(data)
+        path = server.data_dir / "blobs" / key
+        written = path.with_name(f"{path.name}.replacing")
+        written.write_bytes(data)
+        written.replace(path)
         return
     bucket, name = _s3(server, key)
     shared_moto().client().put_object(Bucket=bucket, Key=name, Body=data)
