@@ -15,6 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from sqlalchemy.exc import OperationalError
+
 from .. import queue
 from ..store.domain import Domain
 from ..store.scrub import Change, Cursor
@@ -25,6 +27,7 @@ log = logging.getLogger("seqstore.scrub")
 PAGE = 50  # subjects read from the database at a time
 BUSY_WAIT = 1.0  # seconds between looks at the job threads while they are all busy
 LONGEST_WAIT = 30.0  # seconds between looks at whether a pass is due
+DATABASE_RETRY_SECONDS = 5.0  # after a failure (the database away): one line a try, not one a poll
 
 
 class Stopped(Exception):
@@ -59,11 +62,15 @@ class Scrubber:
         while not stop.is_set():
             try:
                 scrubbed = self.run_pass(stop)
+                if not scrubbed:
+                    stop.wait(self._wait())
+            except OperationalError as exc:  # the database is away: a line, not a traceback
+                reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+                log.warning("the scrub waits: the database does not answer (%s)", reason[-1][:300] if reason else "")
+                stop.wait(DATABASE_RETRY_SECONDS)
             except Exception:
                 log.exception("the scrub failed; it goes on later")
-                scrubbed = False
-            if not scrubbed:
-                stop.wait(self._wait())
+                stop.wait(DATABASE_RETRY_SECONDS)
         try:
             self.state.release(self.owner)
         except Exception:
