@@ -27,9 +27,10 @@ from tests.helpers.clients import KEY, SECRET, make_client
 from tests.helpers.fastq import fastq_text
 from tests.helpers.jobs import fastq_source, import_and_wait
 from tests.helpers.names import ACCOUNT, REGION
-from tests.helpers.readsets import read_set_files, send_parts, start_upload, wait_for_status
+from tests.helpers.readsets import ingest, read_set_files, send_parts, start_upload, wait_for_status
 from tests.helpers.references import run_import
 from tests.helpers.servers import Server, running
+from tests.helpers.stored import data_command
 
 MIB = 1024 * 1024
 RESERVE = 8 * MIB
@@ -323,3 +324,24 @@ def test_a_reference_import_that_fills_the_disk_fails_saying_so_and_the_others_f
         work = server.data_dir / "work"
         assert not work.exists() or not any(work.iterdir())
         assert "Traceback" not in log, log[-4000:]
+
+
+def test_a_backup_onto_a_full_disk_fails_saying_so_and_leaves_nothing(small_disk: Path, tmp_path: Path) -> None:
+    """The data dir on an ordinary disk, the backup destination on the small one with 2 MiB free:
+    the blobs (copied: another filesystem) do not fit. The command says the destination is full,
+    removes what it wrote there and leaves the data dir as it was (it verifies)."""
+    local = {"SEQSTORE_DATABASE_URL": "", "SEQSTORE_BLOB_URL": ""}
+    with running(Server(tmp_path / "data", local)) as server:
+        omics = make_client(server.url)
+        store_id = omics.create_sequence_store(name="backup-full")["id"]
+        for seed in range(3):  # ~4 MB of FASTQ each
+            assert ingest(omics, store_id, "FASTQ", fastq_text(20_000, seed=seed, read_length=100))["status"] == "ACTIVE"
+        fill_to(small_disk, 2 * MIB)
+        destination = small_disk / "backup"
+        done = data_command(server, "backup", str(destination))
+        assert done.returncode == 1, (done.stdout, done.stderr)
+        assert f"the backup destination {destination} is full" in done.stderr, done.stderr
+        assert "the partial backup was removed" in done.stderr and "Traceback" not in done.stderr
+        assert not destination.exists()
+        verified = data_command(server, "verify")
+        assert verified.returncode == 0, verified.stdout + verified.stderr
