@@ -9,6 +9,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# s3fs/fsspec (tests/test_s3fs.py) in a virtualenv of its own: aiobotocore pins an older botocore.
+if [ ! -x .venv-s3fs/bin/python ]; then
+    "$PYTHON" -m venv .venv-s3fs
+fi
+.venv-s3fs/bin/python -m pip install --quiet -r tests/clients/s3fs-requirements.txt
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"
 ruff check seqstore tests bench
