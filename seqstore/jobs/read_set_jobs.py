@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,8 @@ class ImportRunner(ItemJobRunner):
         except BaseException:
             for download in downloads.values():
                 download.stop()
-                download.wait()
+                with contextlib.suppress(ObjectAccessError):  # the error being raised is the one to report
+                    download.wait()
             raise
         if isinstance(analysed[0], str):  # the scan failed: the rest of the bytes are not needed
             for download in downloads.values():
