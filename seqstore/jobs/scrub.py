@@ -139,7 +139,7 @@ class Scrubber:
     def _findings(self, subject: Subject) -> list[Finding]:
         try:
             return list(self.verifier.check(subject))
-        except Stopped:
+        except (Stopped, OperationalError):  # the database away is not the subject's problem
             raise
         except Exception as exc:  # noqa: BLE001 - the store could not be read: that is the finding
             return [Finding(subject, None, f"its files could not be read: {type(exc).__name__}: {exc}")]
